@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+//! The windrose command line: one binary, one subcommand per role.
+
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { demoCommand } from './demo.js';
+import { gatewayCommand } from './gateway.js';
+import { validateCommand } from './validate.js';
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+const program = new Command('windrose')
+  .description('API gateway and service mesh configured by Kubernetes Gateway API resources')
+  .version(version)
+  .showHelpAfterError()
+  .exitOverride()
+  .addCommand(gatewayCommand())
+  .addCommand(validateCommand())
+  .addCommand(demoCommand());
+for (const cmd of program.commands) cmd.exitOverride();
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  // Usage errors exit 2, as the conventions say; help and version exit 0.
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+  throw err;
+}

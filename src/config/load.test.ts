@@ -1,0 +1,647 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatPath, loadConfig, parseConfigText } from './load.js';
+import { formatConfigError, type Resource, type ResourceKind } from './resources.js';
+
+const testdata = join(dirname(fileURLToPath(import.meta.url)), 'testdata');
+
+/** YAML written indented in this file; the common indentation is removed so line 1 is the first line. */
+function yaml(strings: TemplateStringsArray, ...values: unknown[]): string {
+  const lines = String.raw({ raw: strings }, ...values).replace(/^\n/, '').replace(/\n\s*$/, '\n').split('\n');
+  const indent = Math.min(...lines.filter((l) => l.trim() !== '').map((l) => /^ */.exec(l)![0].length));
+  return lines.map((l) => l.slice(indent)).join('\n');
+}
+
+const errorsOf = (text: string) => parseConfigText(text, 'test.yaml').errors.map(formatConfigError);
+const warningsOf = (text: string) => parseConfigText(text, 'test.yaml').warnings.map(formatConfigError);
+
+function find<K extends ResourceKind>(resources: readonly Resource[], kind: K, name: string): Extract<Resource, { kind: K }> {
+  const found = resources.find((r) => r.kind === kind && r.metadata.name === name);
+  assert.ok(found, `${kind} ${name} not loaded`);
+  return found as Extract<Resource, { kind: K }>;
+}
+
+test('valid fixtures for every kind load from a directory, recursively and in path order', async () => {
+  const dir = join(testdata, 'valid');
+  const result = await loadConfig(dir);
+  assert.deepEqual(result.errors.map(formatConfigError), []);
+  assert.deepEqual(result.warnings.map(formatConfigError), []);
+  assert.deepEqual(result.files, ['core.yaml', 'gateway-api.yaml', 'nested/routes.json', 'nested/windrose.yml'].map((f) => join(dir, f)));
+  assert.deepEqual(
+    result.resources.map((r) => `${r.kind} ${r.metadata.namespace ?? ''}/${r.metadata.name}`),
+    [
+      'Namespace /shop',
+      'Service shop/shop-v1',
+      'EndpointSlice shop/shop-v1-abc12',
+      'Secret infra/wildcard-cert',
+      'GatewayClass /windrose',
+      'Gateway infra/edge',
+      'HTTPRoute shop/shop',
+      'ReferenceGrant catalog/shop-to-catalog',
+      'HTTPRoute shop/docs',
+      'Backend shop/static',
+      'BackendTrafficPolicy shop/shop-timeouts',
+    ],
+  );
+  const slice = find(result.resources, 'EndpointSlice', 'shop-v1-abc12');
+  assert.equal(slice.spec.addressType, 'IPv4');
+  assert.deepEqual(slice.spec.endpoints.map((e) => e.addresses), [['10.1.0.5'], ['10.1.0.6']]);
+  const secret = find(result.resources, 'Secret', 'wildcard-cert');
+  assert.deepEqual(Object.keys(secret.spec), ['type', 'data', 'stringData']);
+  const route = find(result.resources, 'HTTPRoute', 'shop');
+  assert.equal(route.spec.rules?.[0].backendRefs?.[1].filters?.[0].type, 'ResponseHeaderModifier');
+  const extension = route.spec.rules?.[0].filters?.find((f) => f.type === 'ExtensionRef');
+  assert.deepEqual(extension?.extensionRef, { group: 'windrose.dev', kind: 'RateLimit', name: 'gentle' });
+  // A typed list's items inherit apiVersion and kind from the list; JSON is located like YAML.
+  const docs = find(result.resources, 'HTTPRoute', 'docs');
+  assert.equal(docs.apiVersion, 'gateway.networking.k8s.io/v1');
+  assert.deepEqual(docs.locate(['spec', 'rules', 0, 'backendRefs', 0, 'port']), { file: join(dir, 'nested/routes.json'), line: 9, column: 63 });
+});
+
+test('kubectl get -o yaml output loads as is: status, server metadata and foreign kinds', async () => {
+  const file = join(testdata, 'kubectl', 'list.yaml');
+  const result = await loadConfig(file);
+  assert.deepEqual(result.errors.map(formatConfigError), []);
+  assert.deepEqual(result.warnings.map(formatConfigError), [`${file}:102:3: kind Deployment (apps/v1) is not used by windrose; skipped`]);
+  assert.deepEqual(result.resources.map((r) => r.kind), ['HTTPRoute', 'Service', 'EndpointSlice']);
+  const route = find(result.resources, 'HTTPRoute', 'shop');
+  assert.deepEqual(route.metadata, {
+    name: 'shop',
+    namespace: 'default',
+    annotations: route.metadata.annotations,
+    generation: 3,
+    creationTimestamp: '2024-05-01T12:00:00Z',
+    uid: '6c1d1b9e-9d8c-4c8f-a1d2-0a7e2b1c3d4e',
+    resourceVersion: '48213',
+  });
+  assert.ok(!('status' in route));
+  assert.deepEqual(route.source, { file, line: 3, column: 3 });
+  // `endpoints: null` is how kubectl prints a slice without endpoints.
+  assert.deepEqual(find(result.resources, 'EndpointSlice', 'shop-x7k2p').spec.endpoints, []);
+});
+
+test('locate resolves field paths, falling back to the nearest existing ancestor', () => {
+  const text = yaml`
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: HTTPRoute
+    metadata:
+      name: shop
+    spec:
+      rules:
+      - backendRefs:
+        - name: shop
+          port: 8080
+    ---
+    apiVersion: discovery.k8s.io/v1
+    kind: EndpointSlice
+    metadata: {name: shop-1}
+    addressType: IPv4
+    endpoints:
+    - addresses: [10.0.0.1]
+  `;
+  const { resources, errors } = parseConfigText(text, 'routes.yaml');
+  assert.deepEqual(errors, []);
+  const [route, slice] = resources;
+  assert.deepEqual(route.source, { file: 'routes.yaml', line: 1, column: 1 });
+  assert.deepEqual(route.locate(['spec', 'rules', 0, 'backendRefs', 0, 'port']), { file: 'routes.yaml', line: 9, column: 13 });
+  assert.deepEqual(route.locate(['spec', 'rules']), { file: 'routes.yaml', line: 6, column: 3 });
+  assert.deepEqual(route.locate(['spec', 'rules', 0, 'backendRefs', 0, 'weight']), { file: 'routes.yaml', line: 8, column: 7 });
+  assert.deepEqual(route.locate(['spec', 'rules', 5]), { file: 'routes.yaml', line: 7, column: 3 });
+  assert.deepEqual(slice.source, { file: 'routes.yaml', line: 11, column: 1 });
+  // EndpointSlice keeps its "spec" at the top level of the document.
+  assert.deepEqual(slice.locate(['spec', 'endpoints', 0, 'addresses', 0]), { file: 'routes.yaml', line: 16, column: 15 });
+});
+
+test('unknown fields are errors anywhere, with a suggestion', () => {
+  const text = yaml`
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: HTTPRoute
+    metadata:
+      name: shop
+      labls: {app: shop}
+    spec:
+      hostname: shop.example.com
+      rules:
+      - backendRefs:
+        - name: shop
+          port: 80
+          wieght: 1
+    specs: {}
+    status: {parents: []}
+  `;
+  assert.deepEqual(errorsOf(text), [
+    'test.yaml:5:3 HTTPRoute default/shop metadata.labls: unknown field "labls" (did you mean "labels"?)',
+    'test.yaml:7:3 HTTPRoute default/shop spec.hostname: unknown field "hostname" (did you mean "hostnames"?)',
+    'test.yaml:12:7 HTTPRoute default/shop spec.rules[0].backendRefs[0].wieght: unknown field "wieght" (did you mean "weight"?)',
+    'test.yaml:13:1 HTTPRoute default/shop specs: unknown field "specs" (did you mean "spec"?)',
+  ]);
+});
+
+test('values of the wrong type or out of range are named in the message', () => {
+  const text = yaml`
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: HTTPRoute
+    metadata: {name: shop, namespace: web}
+    spec:
+      parentRefs: [{name: edge, port: 70000}]
+      rules:
+      - backendRefs:
+        - name: shop
+          port: eighty
+          weight: 2000000
+  `;
+  assert.deepEqual(errorsOf(text), [
+    'test.yaml:5:35 HTTPRoute web/shop spec.parentRefs[0].port: expected an integer from 1 to 65535, got 70000',
+    'test.yaml:9:13 HTTPRoute web/shop spec.rules[0].backendRefs[0].port: expected an integer from 1 to 65535, got "eighty"',
+    'test.yaml:10:15 HTTPRoute web/shop spec.rules[0].backendRefs[0].weight: expected an integer from 0 to 1000000, got 2000000',
+  ]);
+});
+
+test('a missing required field is reported at its parent mapping', () => {
+  const text = yaml`
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: Gateway
+    metadata:
+      name: edge
+    spec:
+      listeners:
+      - name: http
+        protocol: HTTP
+  `;
+  assert.deepEqual(errorsOf(text), [
+    'test.yaml:6:3 Gateway default/edge spec.gatewayClassName: required',
+    'test.yaml:7:5 Gateway default/edge spec.listeners[0].port: required',
+  ]);
+});
+
+test('hostnames follow RFC 1123, with a wildcard only as the whole first label and never an IP', () => {
+  const text = yaml`
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: HTTPRoute
+    metadata: {name: shop}
+    spec:
+      hostnames:
+      - 10.0.0.1
+      - Shop.example.com
+      - "shop.*.com"
+      - shop_1.example.com
+      - "*.example.com"
+      rules:
+      - filters:
+        - type: RequestRedirect
+          requestRedirect: {hostname: "*.example.com"}
+  `;
+  assert.deepEqual(errorsOf(text), [
+    'test.yaml:6:5 HTTPRoute default/shop spec.hostnames[0]: invalid hostname "10.0.0.1": IP addresses are not allowed',
+    'test.yaml:7:5 HTTPRoute default/shop spec.hostnames[1]: invalid hostname "Shop.example.com": must be lowercase',
+    'test.yaml:8:5 HTTPRoute default/shop spec.hostnames[2]: invalid hostname "shop.*.com": a wildcard must be the whole first label, as in "*.example.com"',
+    "test.yaml:9:5 HTTPRoute default/shop spec.hostnames[3]: invalid hostname \"shop_1.example.com\": expected lowercase letters, digits, '-' and '.', each label starting and ending with a letter or digit (RFC 1123)",
+    'test.yaml:14:35 HTTPRoute default/shop spec.rules[0].filters[0].requestRedirect.hostname: invalid hostname "*.example.com": wildcards are not allowed',
+  ]);
+});
+
+test('paths, header names and regular expressions are checked', () => {
+  const text = yaml`
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: HTTPRoute
+    metadata: {name: shop}
+    spec:
+      rules:
+      - matches:
+        - path: {type: PathPrefix, value: api}
+        - path: {value: /a//b}
+        - path: {type: RegularExpression, value: "/items/(["}
+          headers:
+          - {name: "X Forwarded", value: a}
+          - {name: X-Id, type: RegularExpression, value: "*x"}
+          queryParams:
+          - {name: page, value: "1"}
+          - {name: page, value: "2"}
+  `;
+  assert.deepEqual(errorsOf(text), [
+    'test.yaml:7:39 HTTPRoute default/shop spec.rules[0].matches[0].path.value: invalid path "api": must start with "/"',
+    'test.yaml:8:21 HTTPRoute default/shop spec.rules[0].matches[1].path.value: invalid path "/a//b": must not contain "//"',
+    'test.yaml:9:46 HTTPRoute default/shop spec.rules[0].matches[2].path.value: invalid regular expression "/items/([": unterminated character class',
+    "test.yaml:11:16 HTTPRoute default/shop spec.rules[0].matches[2].headers[0].name: invalid header name \"X Forwarded\": expected an RFC 7230 token (letters, digits and !#$%&'*+-.^_`|~)",
+    'test.yaml:12:54 HTTPRoute default/shop spec.rules[0].matches[2].headers[1].value: invalid regular expression "*x": nothing to repeat',
+    'test.yaml:15:16 HTTPRoute default/shop spec.rules[0].matches[2].queryParams[1].name: query parameter "page" is already matched by queryParams[0]',
+  ]);
+});
+
+test('lists longer than upstream allows are rejected', () => {
+  const hostnames = Array.from({ length: 17 }, (_, i) => `h${i}.example.com`).join(', ');
+  const text = yaml`
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: HTTPRoute
+    metadata: {name: shop}
+    spec:
+      hostnames: [${hostnames}]
+  `;
+  assert.deepEqual(errorsOf(text), ['test.yaml:5:3 HTTPRoute default/shop spec.hostnames: expected at most 16 items, got 17']);
+});
+
+test('every upstream list limit is enforced', () => {
+  const many = <T>(n: number, make: (i: number) => T) => Array.from({ length: n }, (_, i) => make(i));
+  const backend = { name: 'shop', port: 80 };
+  const route = (spec: object) => ({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'shop' }, spec });
+  const cases: [object, string][] = [
+    [route({ rules: many(17, () => ({ backendRefs: [backend] })) }), 'spec.rules: expected at most 16 items, got 17'],
+    [route({ rules: [{ matches: many(65, () => ({})) }] }), 'spec.rules[0].matches: expected at most 64 items, got 65'],
+    [route({ rules: many(3, () => ({ matches: many(64, () => ({})) })) }), 'spec.rules: expected at most 128 matches across all rules, got 192'],
+    [route({ parentRefs: many(33, (i) => ({ name: `gw${i}` })) }), 'spec.parentRefs: expected at most 32 items, got 33'],
+    [route({ rules: [{ filters: many(17, () => ({ type: 'RequestMirror', requestMirror: { backendRef: backend } })) }] }), 'spec.rules[0].filters: expected at most 16 items, got 17'],
+    [route({ rules: [{ backendRefs: many(17, () => backend) }] }), 'spec.rules[0].backendRefs: expected at most 16 items, got 17'],
+    [
+      {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'Gateway',
+        metadata: { name: 'edge' },
+        spec: { gatewayClassName: 'windrose', listeners: many(65, (i) => ({ name: `l${i}`, port: 1000 + i, protocol: 'HTTP' })) },
+      },
+      'spec.listeners: expected at most 64 items, got 65',
+    ],
+  ];
+  for (const [doc, expected] of cases) {
+    const { errors } = parseConfigText(JSON.stringify(doc), 'test.json');
+    assert.deepEqual(errors.map((e) => `${e.field}: ${e.message}`), [expected]);
+  }
+});
+
+test('a filter type comes with exactly its own field', () => {
+  const text = yaml`
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: HTTPRoute
+    metadata: {name: shop}
+    spec:
+      rules:
+      - filters:
+        - type: RequestRedirect
+        - type: RequestHeaderModifier
+          requestHeaderModifier: {remove: [x-a]}
+          urlRewrite: {hostname: a.example.com}
+        - type: Redirect
+  `;
+  assert.deepEqual(errorsOf(text), [
+    'test.yaml:7:7 HTTPRoute default/shop spec.rules[0].filters[0].requestRedirect: required for filter type RequestRedirect',
+    'test.yaml:10:7 HTTPRoute default/shop spec.rules[0].filters[1].urlRewrite: not allowed with filter type RequestHeaderModifier (which uses "requestHeaderModifier")',
+    'test.yaml:11:13 HTTPRoute default/shop spec.rules[0].filters[2].type: expected one of "RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite", "RequestMirror", "ExtensionRef", "CORS", got "Redirect"',
+  ]);
+});
+
+test('filter combinations follow the upstream rules', () => {
+  const text = yaml`
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: HTTPRoute
+    metadata: {name: shop}
+    spec:
+      rules:
+      - filters:
+        - {type: RequestRedirect, requestRedirect: {scheme: https}}
+        - {type: URLRewrite, urlRewrite: {hostname: a.example.com}}
+        - {type: URLRewrite, urlRewrite: {hostname: b.example.com}}
+        backendRefs: [{name: shop, port: 80}]
+      - filters:
+        - {type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: X-A, value: "1"}], remove: [x-a]}}
+        backendRefs: [{name: shop}]
+  `;
+  assert.deepEqual(errorsOf(text), [
+    'test.yaml:7:14 HTTPRoute default/shop spec.rules[0].filters[0].type: a RequestRedirect filter cannot be used together with backendRefs',
+    'test.yaml:8:14 HTTPRoute default/shop spec.rules[0].filters[1].type: URLRewrite filter cannot be combined with the RequestRedirect filter at filters[0]',
+    'test.yaml:9:14 HTTPRoute default/shop spec.rules[0].filters[2].type: URLRewrite filter cannot be repeated (already at filters[1])',
+    'test.yaml:9:14 HTTPRoute default/shop spec.rules[0].filters[2].type: URLRewrite filter cannot be combined with the RequestRedirect filter at filters[0]',
+    'test.yaml:12:102 HTTPRoute default/shop spec.rules[1].filters[0].requestHeaderModifier.remove[0]: header "x-a" is already modified by set[0]; only one action per header is allowed',
+    'test.yaml:13:19 HTTPRoute default/shop spec.rules[1].backendRefs[0].port: required when referencing a Service',
+  ]);
+});
+
+test('ReplacePrefixMatch requires a single PathPrefix match', () => {
+  const text = yaml`
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: HTTPRoute
+    metadata: {name: shop}
+    spec:
+      rules:
+      - matches: [{path: {type: Exact, value: /a}}]
+        filters:
+        - type: URLRewrite
+          urlRewrite:
+            path: {type: ReplacePrefixMatch, replacePrefixMatch: /b}
+      - matches: [{path: {value: /a}}, {path: {value: /c}}]
+        filters:
+        - type: RequestRedirect
+          requestRedirect:
+            path: {type: ReplacePrefixMatch, replacePrefixMatch: /b}
+      - filters:
+        - type: RequestRedirect
+          requestRedirect:
+            path: {type: ReplacePrefixMatch, replaceFullPath: /b}
+  `;
+  assert.deepEqual(errorsOf(text), [
+    'test.yaml:10:22 HTTPRoute default/shop spec.rules[0].filters[0].urlRewrite.path.type: ReplacePrefixMatch requires a PathPrefix match, but matches[0] is of type Exact',
+    'test.yaml:15:22 HTTPRoute default/shop spec.rules[1].filters[0].requestRedirect.path.type: ReplacePrefixMatch requires the rule to have exactly one match, got 2',
+    'test.yaml:19:15 HTTPRoute default/shop spec.rules[2].filters[0].requestRedirect.path.replacePrefixMatch: required when type is ReplacePrefixMatch',
+    'test.yaml:19:42 HTTPRoute default/shop spec.rules[2].filters[0].requestRedirect.path.replaceFullPath: only allowed when type is ReplaceFullPath, but type is ReplacePrefixMatch',
+  ]);
+});
+
+test('redirect status codes and schemes are limited to the upstream set', () => {
+  const text = yaml`
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: HTTPRoute
+    metadata: {name: shop}
+    spec:
+      rules:
+      - filters:
+        - type: RequestRedirect
+          requestRedirect: {statusCode: 304, scheme: HTTPS}
+  `;
+  assert.deepEqual(errorsOf(text), [
+    'test.yaml:8:37 HTTPRoute default/shop spec.rules[0].filters[0].requestRedirect.statusCode: expected one of 301, 302, 303, 307, 308, got 304',
+    'test.yaml:8:50 HTTPRoute default/shop spec.rules[0].filters[0].requestRedirect.scheme: expected one of "http", "https", got "HTTPS" (did you mean "https"?)',
+  ]);
+});
+
+test('durations use the Gateway API format and backendRequest fits in request', () => {
+  const text = yaml`
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: HTTPRoute
+    metadata: {name: shop}
+    spec:
+      rules:
+      - timeouts: {request: 10, backendRequest: 1.5s}
+      - timeouts: {request: 1s, backendRequest: 2s}
+      - timeouts: {request: 0s, backendRequest: 1h}
+  `;
+  assert.deepEqual(errorsOf(text), [
+    'test.yaml:6:25 HTTPRoute default/shop spec.rules[0].timeouts.request: expected a string, got 10',
+    'test.yaml:6:45 HTTPRoute default/shop spec.rules[0].timeouts.backendRequest: invalid duration "1.5s": expected up to four number-unit pairs with units h, m, s or ms, such as "10s", "1m30s" or "500ms"',
+    'test.yaml:7:45 HTTPRoute default/shop spec.rules[1].timeouts.backendRequest: must not be longer than the request timeout (1s), got 2s',
+  ]);
+});
+
+test('listeners: TLS by protocol, certificates for HTTPS, unique names and port/protocol/hostname', () => {
+  const text = yaml`
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: Gateway
+    metadata: {name: edge}
+    spec:
+      gatewayClassName: windrose
+      listeners:
+      - {name: http, port: 80, protocol: HTTP, tls: {mode: Terminate}}
+      - {name: https, port: 443, protocol: HTTPS}
+      - {name: web, port: 8443, protocol: HTTPS, tls: {mode: Terminate}}
+      - {name: pass, port: 9443, protocol: HTTPS, tls: {mode: Passthrough}}
+      - {name: http, port: 8080, protocol: HTTP}
+      - {name: tcp, port: 80, protocol: HTTP}
+      - {name: raw, port: 9000, protocol: TCP, hostname: db.example.com}
+  `;
+  assert.deepEqual(errorsOf(text), [
+    'test.yaml:7:44 Gateway default/edge spec.listeners[0].tls: not allowed for protocol HTTP',
+    'test.yaml:8:5 Gateway default/edge spec.listeners[1].tls: required for protocol HTTPS',
+    'test.yaml:9:51 Gateway default/edge spec.listeners[2].tls.certificateRefs: at least one certificate reference is required when tls mode is Terminate',
+    'test.yaml:10:59 Gateway default/edge spec.listeners[3].tls.mode: must be Terminate for protocol HTTPS (use protocol TLS for passthrough)',
+    'test.yaml:11:12 Gateway default/edge spec.listeners[4].name: duplicate listener name "http" (also used by listeners[0])',
+    'test.yaml:12:5 Gateway default/edge spec.listeners[5]: conflicts with listeners[0]: both use port 80, protocol HTTP and no hostname',
+    'test.yaml:13:44 Gateway default/edge spec.listeners[6].hostname: not allowed for protocol TCP',
+  ]);
+});
+
+test('apiVersion and kind: wrong versions and near-miss kinds are errors, foreign kinds are skipped', () => {
+  const text = yaml`
+    apiVersion: gateway.networking.k8s.io/v1alpha2
+    kind: HTTPRoute
+    metadata: {name: shop}
+    ---
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: HTTPRoutes
+    metadata: {name: shop}
+    ---
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: shop}
+    ---
+    apiVersion: gateway.networking.k8s.io/v1alpha2
+    kind: TCPRoute
+    metadata: {name: db}
+    ---
+    apiVersion: v1
+    kind: Gateway
+    metadata: {name: edge}
+    ---
+    apiVersion: networking.istio.io/v1
+    kind: Gateway
+    metadata: {name: edge}
+  `;
+  assert.deepEqual(errorsOf(text), [
+    'test.yaml:1:13 HTTPRoute default/shop apiVersion: unsupported apiVersion "gateway.networking.k8s.io/v1alpha2" for kind HTTPRoute; expected "gateway.networking.k8s.io/v1" or "gateway.networking.k8s.io/v1beta1"',
+    'test.yaml:6:7 HTTPRoutes default/shop kind: unknown kind "HTTPRoutes" in gateway.networking.k8s.io/v1 (did you mean "HTTPRoute"?)',
+    'test.yaml:17:13 Gateway default/edge apiVersion: unsupported apiVersion "v1" for kind Gateway; expected "gateway.networking.k8s.io/v1" or "gateway.networking.k8s.io/v1beta1"',
+  ]);
+  assert.deepEqual(warningsOf(text), [
+    'test.yaml:9:1: kind Deployment (apps/v1) is not used by windrose; skipped',
+    'test.yaml:13:1: kind TCPRoute (gateway.networking.k8s.io/v1alpha2) is not used by windrose; skipped',
+    'test.yaml:21:1: kind Gateway (networking.istio.io/v1) is not used by windrose; skipped',
+  ]);
+});
+
+test('documents without apiVersion, kind or name, or that are not mappings, are errors', () => {
+  const text = yaml`
+    kind: Service
+    metadata: {name: shop}
+    ---
+    apiVersion: v1
+    metadata: {name: shop}
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {namespace: web}
+    spec: {}
+    ---
+    - not an object
+  `;
+  assert.deepEqual(errorsOf(text), [
+    'test.yaml:1:1 Service default/shop apiVersion: required',
+    'test.yaml:4:1 kind: required',
+    'test.yaml:9:11 Service metadata.name: required',
+    'test.yaml:12:1: expected a Kubernetes object (a mapping with apiVersion, kind and metadata), got a list',
+  ]);
+});
+
+test('YAML syntax errors are located and do not hide the other documents', () => {
+  const text = yaml`
+    apiVersion: v1
+    kind: Namespace
+    metadata: {name: shop
+    ---
+    apiVersion: v1
+    kind: Namespace
+    metadata: {name: web}
+  `;
+  const result = parseConfigText(text, 'test.yaml');
+  assert.deepEqual(result.errors.map(formatConfigError), [
+    'test.yaml:4:1: invalid YAML: flow map in block collection must be sufficiently indented and end with a }',
+  ]);
+  assert.deepEqual(result.resources.map((r) => r.metadata.name), ['web']);
+});
+
+test('duplicates are errors at the second definition, across files', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'windrose-load-'));
+  try {
+    const service = 'apiVersion: v1\nkind: Service\nmetadata:\n  name: shop\nspec:\n  ports: [{port: 80}]\n';
+    await mkdir(join(dir, 'b'));
+    await writeFile(join(dir, 'a.yaml'), service);
+    await writeFile(join(dir, 'b', 'b.yaml'), `# same again\n${service}`);
+    const result = await loadConfig(dir);
+    assert.deepEqual(result.errors.map(formatConfigError), [
+      `${join(dir, 'b', 'b.yaml')}:5:9 Service default/shop metadata.name: duplicate resource, first defined at ${join(dir, 'a.yaml')}:1:1`,
+    ]);
+    assert.equal(result.resources.length, 1);
+  } finally {
+    await rm(dir, { recursive: true });
+  }
+});
+
+test('core kinds: Secret, Service and EndpointSlice rules', () => {
+  const text = yaml`
+    apiVersion: v1
+    kind: Secret
+    metadata: {name: cert}
+    type: kubernetes.io/tls
+    data:
+      tls.crt: "not base64!"
+    ---
+    apiVersion: v1
+    kind: Secret
+    metadata: {name: cert2}
+    type: kubernetes.io/tls
+    stringData: {tls.crt: x}
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: shop}
+    spec:
+      ports:
+      - {port: 80, targetPort: "8080"}
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: shop2}
+    spec:
+      ports:
+      - {port: 80}
+      - {port: 80, name: http}
+    ---
+    apiVersion: discovery.k8s.io/v1
+    kind: EndpointSlice
+    metadata: {name: shop-1}
+    addressType: IPv4
+    endpoints:
+    - addresses: [10.0.0.300]
+  `;
+  assert.deepEqual(errorsOf(text), [
+    'test.yaml:6:12 Secret default/cert data["tls.crt"]: invalid base64 value',
+    'test.yaml:8:1 Secret default/cert2 data: missing key "tls.key", required for type kubernetes.io/tls',
+    'test.yaml:19:28 Service default/shop spec.ports[0].targetPort: invalid port name "8080": must contain at least one letter (write a port number without quotes)',
+    'test.yaml:26:5 Service default/shop2 spec.ports[0].name: required when the Service has more than one port',
+    'test.yaml:27:12 Service default/shop2 spec.ports[1].port: duplicate port 80/TCP (also used by ports[0])',
+    'test.yaml:34:15 EndpointSlice default/shop-1 endpoints[0].addresses[0]: invalid IPv4 address "10.0.0.300"',
+  ]);
+});
+
+test('windrose kinds: Backend endpoints and BackendTrafficPolicy', () => {
+  const text = yaml`
+    apiVersion: windrose.dev/v1alpha1
+    kind: Backend
+    metadata: {name: static}
+    spec:
+      endpoints:
+      - {ip: 10.0.0.1, hostname: a.example.com, port: 80}
+      - {port: 80}
+    ---
+    apiVersion: windrose.dev/v1alpha1
+    kind: BackendTrafficPolicy
+    metadata: {name: slow}
+    spec:
+      targetRefs: []
+      timeout: {http: {requestTimeout: 1 minute}}
+    ---
+    apiVersion: windrose.dev/v1alpha1
+    kind: BackendPolicy
+    metadata: {name: slow}
+  `;
+  assert.deepEqual(errorsOf(text), [
+    'test.yaml:6:20 Backend default/static spec.endpoints[0].hostname: cannot be combined with ip; set only one of them',
+    'test.yaml:7:5 Backend default/static spec.endpoints[1]: one of ip or hostname is required',
+    'test.yaml:13:3 BackendTrafficPolicy default/slow spec.targetRefs: must not be empty',
+    'test.yaml:14:36 BackendTrafficPolicy default/slow spec.timeout.http.requestTimeout: invalid duration "1 minute": expected up to four number-unit pairs with units h, m, s or ms, such as "10s", "1m30s" or "500ms"',
+    'test.yaml:17:7 BackendPolicy default/slow kind: unknown kind "BackendPolicy" in windrose.dev/v1alpha1; expected "Backend" or "BackendTrafficPolicy"',
+  ]);
+});
+
+test('List items are checked and located one by one', () => {
+  const text = yaml`
+    apiVersion: v1
+    kind: List
+    itemz: []
+    items:
+    - apiVersion: v1
+      kind: Namespace
+      metadata: {name: ok}
+    - apiVersion: v1
+      kind: Namespace
+      metadata: {name: web}
+      spec: {finalizer: [kubernetes]}
+  `;
+  const result = parseConfigText(text, 'test.yaml');
+  assert.deepEqual(result.errors.map(formatConfigError), [
+    'test.yaml:3:1 itemz: unknown field "itemz" (did you mean "items"?)',
+    'test.yaml:11:10 Namespace web spec.finalizer: unknown field "finalizer" (did you mean "finalizers"?)',
+  ]);
+  assert.deepEqual(result.resources.map((r) => r.metadata.name), ['ok']);
+});
+
+test('parentRefs to the same parent must be distinct', () => {
+  const text = yaml`
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: HTTPRoute
+    metadata: {name: shop}
+    spec:
+      parentRefs:
+      - {name: edge, sectionName: http}
+      - {name: edge}
+      - {name: edge, sectionName: http, namespace: default}
+      - {name: edge, sectionName: http}
+  `;
+  assert.deepEqual(errorsOf(text), [
+    'test.yaml:7:5 HTTPRoute default/shop spec.parentRefs[1]: references to the same parent must all set the same fields among sectionName and port (see parentRefs[0])',
+    'test.yaml:9:5 HTTPRoute default/shop spec.parentRefs[3]: duplicate reference to the same parent as parentRefs[0]; set a different sectionName or port',
+  ]);
+});
+
+test('cluster-scoped kinds ignore metadata.namespace with a warning', () => {
+  const text = yaml`
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: GatewayClass
+    metadata: {name: windrose, namespace: infra}
+    spec: {controllerName: windrose.dev/gateway-controller}
+  `;
+  const result = parseConfigText(text, 'test.yaml');
+  assert.deepEqual(result.errors, []);
+  assert.deepEqual(result.warnings.map(formatConfigError), ['test.yaml:3:39 GatewayClass windrose metadata.namespace: ignored: GatewayClass is cluster-scoped']);
+  assert.equal(result.resources[0].metadata.namespace, undefined);
+});
+
+test('unreadable paths are reported as errors', async () => {
+  const missing = join(tmpdir(), 'windrose-does-not-exist.yaml');
+  const result = await loadConfig(missing);
+  assert.deepEqual(result.errors.map(formatConfigError), [`${missing}:1:1: cannot read: no such file or directory`]);
+});
+
+test('field paths quote keys that are not identifiers', () => {
+  assert.equal(formatPath(['spec', 'rules', 0, 'backendRefs', 1, 'port']), 'spec.rules[0].backendRefs[1].port');
+  assert.equal(formatPath(['metadata', 'labels', 'app.kubernetes.io/name']), 'metadata.labels["app.kubernetes.io/name"]');
+});

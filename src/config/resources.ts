@@ -1,0 +1,350 @@
+//! The Kubernetes resources windrose reads, as plain typed data after validation.
+//! Field names and shapes follow upstream (Gateway API v1, core v1, discovery v1) exactly.
+
+export interface SourcePosition {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+export interface ObjectMeta {
+  readonly name: string;
+  readonly namespace?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
+  readonly generation?: number;
+  readonly creationTimestamp?: string;
+  readonly uid?: string;
+  readonly resourceVersion?: string;
+}
+
+interface ResourceBase<K extends string, S> {
+  readonly apiVersion: string;
+  readonly kind: K;
+  readonly metadata: ObjectMeta;
+  readonly spec: S;
+  /** Where the resource starts in its file; used to prefix every error about it. */
+  readonly source: SourcePosition;
+  /** Resolves a field path (e.g. ["spec","rules",0]) to its position in the file. */
+  readonly locate: (path: readonly (string | number)[]) => SourcePosition;
+}
+
+// ---- Gateway API common ----------------------------------------------------------------
+
+export interface ParentReference {
+  readonly group?: string;
+  readonly kind?: string;
+  readonly namespace?: string;
+  readonly name: string;
+  readonly sectionName?: string;
+  readonly port?: number;
+}
+
+export interface BackendObjectReference {
+  readonly group?: string;
+  readonly kind?: string;
+  readonly name: string;
+  readonly namespace?: string;
+  readonly port?: number;
+}
+
+export interface LocalObjectReference {
+  readonly group: string;
+  readonly kind: string;
+  readonly name: string;
+}
+
+export interface SecretObjectReference {
+  readonly group?: string;
+  readonly kind?: string;
+  readonly name: string;
+  readonly namespace?: string;
+}
+
+export interface LabelSelector {
+  readonly matchLabels?: Readonly<Record<string, string>>;
+  readonly matchExpressions?: readonly {
+    readonly key: string;
+    readonly operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+    readonly values?: readonly string[];
+  }[];
+}
+
+// ---- GatewayClass / Gateway ------------------------------------------------------------
+
+export interface GatewayClassSpec {
+  readonly controllerName: string;
+  readonly description?: string;
+  readonly parametersRef?: { readonly group: string; readonly kind: string; readonly name: string; readonly namespace?: string };
+}
+
+export type ProtocolType = 'HTTP' | 'HTTPS' | 'TLS' | 'TCP' | 'UDP' | (string & {});
+
+export interface GatewayTLSConfig {
+  readonly mode?: 'Terminate' | 'Passthrough';
+  readonly certificateRefs?: readonly SecretObjectReference[];
+  readonly options?: Readonly<Record<string, string>>;
+}
+
+export interface AllowedRoutes {
+  readonly namespaces?: {
+    readonly from?: 'All' | 'Same' | 'Selector';
+    readonly selector?: LabelSelector;
+  };
+  readonly kinds?: readonly { readonly group?: string; readonly kind: string }[];
+}
+
+export interface Listener {
+  readonly name: string;
+  readonly hostname?: string;
+  readonly port: number;
+  readonly protocol: ProtocolType;
+  readonly tls?: GatewayTLSConfig;
+  readonly allowedRoutes?: AllowedRoutes;
+}
+
+export interface GatewaySpec {
+  readonly gatewayClassName: string;
+  readonly listeners: readonly Listener[];
+  readonly addresses?: readonly { readonly type?: string; readonly value: string }[];
+  readonly infrastructure?: unknown;
+  readonly backendTLS?: unknown;
+}
+
+// ---- HTTPRoute -------------------------------------------------------------------------
+
+export interface HTTPPathMatch {
+  readonly type?: 'Exact' | 'PathPrefix' | 'RegularExpression';
+  readonly value?: string;
+}
+
+export interface HTTPHeaderMatch {
+  readonly type?: 'Exact' | 'RegularExpression';
+  readonly name: string;
+  readonly value: string;
+}
+
+export interface HTTPQueryParamMatch {
+  readonly type?: 'Exact' | 'RegularExpression';
+  readonly name: string;
+  readonly value: string;
+}
+
+export type HTTPMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE' | 'CONNECT' | 'OPTIONS' | 'TRACE' | 'PATCH';
+
+export interface HTTPRouteMatch {
+  readonly path?: HTTPPathMatch;
+  readonly headers?: readonly HTTPHeaderMatch[];
+  readonly queryParams?: readonly HTTPQueryParamMatch[];
+  readonly method?: HTTPMethod;
+}
+
+export interface HTTPHeader {
+  readonly name: string;
+  readonly value: string;
+}
+
+export interface HTTPHeaderFilter {
+  readonly set?: readonly HTTPHeader[];
+  readonly add?: readonly HTTPHeader[];
+  readonly remove?: readonly string[];
+}
+
+export interface HTTPPathModifier {
+  readonly type: 'ReplaceFullPath' | 'ReplacePrefixMatch';
+  readonly replaceFullPath?: string;
+  readonly replacePrefixMatch?: string;
+}
+
+export interface HTTPRequestRedirectFilter {
+  readonly scheme?: 'http' | 'https';
+  readonly hostname?: string;
+  readonly path?: HTTPPathModifier;
+  readonly port?: number;
+  readonly statusCode?: 301 | 302 | 303 | 307 | 308;
+}
+
+export interface HTTPURLRewriteFilter {
+  readonly hostname?: string;
+  readonly path?: HTTPPathModifier;
+}
+
+export interface HTTPRequestMirrorFilter {
+  readonly backendRef: BackendObjectReference;
+  readonly percent?: number;
+  readonly fraction?: { readonly numerator: number; readonly denominator?: number };
+}
+
+export interface HTTPRouteFilter {
+  readonly type: 'RequestHeaderModifier' | 'ResponseHeaderModifier' | 'RequestRedirect' | 'URLRewrite' | 'RequestMirror' | 'ExtensionRef' | 'CORS';
+  readonly requestHeaderModifier?: HTTPHeaderFilter;
+  readonly responseHeaderModifier?: HTTPHeaderFilter;
+  readonly requestRedirect?: HTTPRequestRedirectFilter;
+  readonly urlRewrite?: HTTPURLRewriteFilter;
+  readonly requestMirror?: HTTPRequestMirrorFilter;
+  readonly extensionRef?: LocalObjectReference;
+  readonly cors?: unknown;
+}
+
+export interface HTTPBackendRef extends BackendObjectReference {
+  readonly weight?: number;
+  readonly filters?: readonly HTTPRouteFilter[];
+}
+
+export interface HTTPRouteTimeouts {
+  readonly request?: string;
+  readonly backendRequest?: string;
+}
+
+export interface HTTPRouteRule {
+  readonly name?: string;
+  readonly matches?: readonly HTTPRouteMatch[];
+  readonly filters?: readonly HTTPRouteFilter[];
+  readonly backendRefs?: readonly HTTPBackendRef[];
+  readonly timeouts?: HTTPRouteTimeouts;
+  readonly retry?: unknown;
+  readonly sessionPersistence?: unknown;
+}
+
+export interface HTTPRouteSpec {
+  readonly parentRefs?: readonly ParentReference[];
+  readonly hostnames?: readonly string[];
+  readonly rules?: readonly HTTPRouteRule[];
+}
+
+// ---- ReferenceGrant --------------------------------------------------------------------
+
+export interface ReferenceGrantSpec {
+  readonly from: readonly { readonly group: string; readonly kind: string; readonly namespace: string }[];
+  readonly to: readonly { readonly group: string; readonly kind: string; readonly name?: string }[];
+}
+
+// ---- core / discovery ------------------------------------------------------------------
+
+export interface ServicePort {
+  readonly name?: string;
+  readonly protocol?: 'TCP' | 'UDP' | 'SCTP';
+  readonly appProtocol?: string;
+  readonly port: number;
+  readonly targetPort?: number | string;
+  readonly nodePort?: number;
+}
+
+export interface ServiceSpec {
+  readonly type?: string;
+  readonly selector?: Readonly<Record<string, string>>;
+  readonly ports?: readonly ServicePort[];
+  readonly clusterIP?: string;
+  readonly clusterIPs?: readonly string[];
+  readonly [key: string]: unknown;
+}
+
+export interface EndpointSliceEndpoint {
+  readonly addresses: readonly string[];
+  readonly conditions?: { readonly ready?: boolean; readonly serving?: boolean; readonly terminating?: boolean };
+  readonly hostname?: string;
+  readonly nodeName?: string;
+  readonly zone?: string;
+  readonly targetRef?: unknown;
+  readonly hints?: unknown;
+}
+
+export interface EndpointSlicePort {
+  readonly name?: string;
+  readonly protocol?: 'TCP' | 'UDP' | 'SCTP';
+  readonly port?: number;
+  readonly appProtocol?: string;
+}
+
+/** EndpointSlice and Secret carry their data at the top level; `spec` holds it for uniformity. */
+export interface EndpointSliceSpec {
+  readonly addressType: 'IPv4' | 'IPv6' | 'FQDN';
+  readonly endpoints: readonly EndpointSliceEndpoint[];
+  readonly ports?: readonly EndpointSlicePort[];
+}
+
+export interface SecretSpec {
+  readonly type?: string;
+  /** base64-encoded values, as in the Kubernetes API. */
+  readonly data?: Readonly<Record<string, string>>;
+  readonly stringData?: Readonly<Record<string, string>>;
+}
+
+export interface NamespaceSpec {
+  readonly finalizers?: readonly string[];
+}
+
+// ---- windrose.dev/v1alpha1 -------------------------------------------------------------
+
+export interface BackendSpec {
+  readonly endpoints: readonly { readonly ip?: string; readonly hostname?: string; readonly port: number; readonly zone?: string }[];
+  readonly appProtocol?: 'http' | 'kubernetes.io/h2c' | 'kubernetes.io/ws' | (string & {});
+}
+
+export interface PolicyTargetReference {
+  readonly group: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly sectionName?: string;
+}
+
+export interface BackendTrafficPolicySpec {
+  readonly targetRefs: readonly PolicyTargetReference[];
+  readonly timeout?: {
+    readonly tcp?: { readonly connectTimeout?: string };
+    readonly http?: { readonly requestTimeout?: string; readonly idleTimeout?: string };
+  };
+  readonly connection?: {
+    readonly http1?: { readonly maxConnectionsPerEndpoint?: number };
+    readonly http2?: { readonly maxConcurrentStreams?: number; readonly maxConnectionsPerEndpoint?: number };
+  };
+}
+
+// ---- the union -------------------------------------------------------------------------
+
+export type GatewayClass = ResourceBase<'GatewayClass', GatewayClassSpec>;
+export type Gateway = ResourceBase<'Gateway', GatewaySpec>;
+export type HTTPRoute = ResourceBase<'HTTPRoute', HTTPRouteSpec>;
+export type ReferenceGrant = ResourceBase<'ReferenceGrant', ReferenceGrantSpec>;
+export type Service = ResourceBase<'Service', ServiceSpec>;
+export type EndpointSlice = ResourceBase<'EndpointSlice', EndpointSliceSpec>;
+export type Secret = ResourceBase<'Secret', SecretSpec>;
+export type Namespace = ResourceBase<'Namespace', NamespaceSpec>;
+export type Backend = ResourceBase<'Backend', BackendSpec>;
+export type BackendTrafficPolicy = ResourceBase<'BackendTrafficPolicy', BackendTrafficPolicySpec>;
+
+export type Resource =
+  | GatewayClass
+  | Gateway
+  | HTTPRoute
+  | ReferenceGrant
+  | Service
+  | EndpointSlice
+  | Secret
+  | Namespace
+  | Backend
+  | BackendTrafficPolicy;
+
+export type ResourceKind = Resource['kind'];
+
+export const GATEWAY_GROUP = 'gateway.networking.k8s.io';
+export const WINDROSE_GROUP = 'windrose.dev';
+export const CONTROLLER_NAME = 'windrose.dev/gateway-controller';
+
+/** A configuration error, located as precisely as the source allows. */
+export interface ConfigError {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  /** "HTTPRoute default/shop", or "" when the document could not be identified. */
+  readonly resource: string;
+  /** "spec.rules[0].backendRefs[0].port", or "" for document-level problems. */
+  readonly field: string;
+  readonly message: string;
+}
+
+export function formatConfigError(e: ConfigError): string {
+  const where = `${e.file}:${e.line}:${e.column}`;
+  const what = [e.resource, e.field].filter(Boolean).join(' ');
+  return what ? `${where} ${what}: ${e.message}` : `${where}: ${e.message}`;
+}

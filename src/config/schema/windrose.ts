@@ -1,0 +1,38 @@
+//! windrose.dev/v1alpha1 kinds: Backend (static endpoints) and BackendTrafficPolicy.
+
+import type { z } from 'zod';
+import type { BackendSpec, BackendTrafficPolicySpec } from '../resources.js';
+import { duration, group, ipAddress, kind, objectName, preciseHostname, sectionName } from './formats.js';
+import { AT_KEY, int, list, strict, string } from './primitives.js';
+import { portNumber } from './refs.js';
+
+const endpoint = strict({
+  ip: ipAddress.optional(),
+  hostname: preciseHostname.optional(),
+  port: portNumber,
+  zone: string({ min: 1 }).optional(),
+}).superRefine((e, ctx) => {
+  if (e.ip === undefined && e.hostname === undefined) ctx.addIssue({ code: 'custom', message: 'one of ip or hostname is required', path: [] });
+  if (e.ip !== undefined && e.hostname !== undefined) {
+    ctx.addIssue({ code: 'custom', message: 'cannot be combined with ip; set only one of them', path: ['hostname'], params: AT_KEY });
+  }
+});
+
+export const backendSpec: z.ZodType<BackendSpec> = strict({
+  endpoints: list(endpoint, { min: 1 }),
+  appProtocol: string({ min: 1, max: 253 }).optional(),
+});
+
+const positive = int(1).optional();
+
+export const backendTrafficPolicySpec: z.ZodType<BackendTrafficPolicySpec> = strict({
+  targetRefs: list(strict({ group, kind, name: objectName, sectionName: sectionName.optional() }), { min: 1, max: 16 }),
+  timeout: strict({
+    tcp: strict({ connectTimeout: duration.optional() }).optional(),
+    http: strict({ requestTimeout: duration.optional(), idleTimeout: duration.optional() }).optional(),
+  }).optional(),
+  connection: strict({
+    http1: strict({ maxConnectionsPerEndpoint: positive }).optional(),
+    http2: strict({ maxConcurrentStreams: positive, maxConnectionsPerEndpoint: positive }).optional(),
+  }).optional(),
+});

@@ -1,0 +1,76 @@
+//! Resolves backendRefs (Service + EndpointSlices, or windrose Backend) to clusters, deduplicated by key.
+
+import type { Cluster, ClusterSettings, Endpoint, UpstreamProtocol } from '../model.js';
+import { GATEWAY_GROUP, WINDROSE_GROUP, type BackendObjectReference, type HTTPRoute } from '../resources.js';
+import { key, nsOf, referencePermitted, type ResourceIndex } from './index-resources.js';
+
+export type BackendResolution =
+  | { ok: true; endpoints: Endpoint[]; protocol: UpstreamProtocol; name: string }
+  | { ok: false; reason: 'BackendNotFound' | 'RefNotPermitted' | 'InvalidKind' | 'UnsupportedProtocol'; message: string };
+
+function protocolOf(appProtocol: string | undefined): UpstreamProtocol | undefined {
+  switch (appProtocol) {
+    case undefined: case 'http': case 'HTTP': case 'kubernetes.io/http': return 'http1';
+    case 'kubernetes.io/h2c': return 'h2c';
+    case 'kubernetes.io/ws': return 'ws';
+    default: return undefined;
+  }
+}
+
+export function resolveBackend(idx: ResourceIndex, route: HTTPRoute, ref: BackendObjectReference): BackendResolution {
+  const group = ref.group ?? '';
+  const kind = ref.kind ?? 'Service';
+  const namespace = ref.namespace ?? nsOf(route);
+  const label = `${kind} ${namespace}/${ref.name}`;
+  const isService = group === '' && kind === 'Service';
+  const isBackend = group === WINDROSE_GROUP && kind === 'Backend';
+  if (!isService && !isBackend) return { ok: false, reason: 'InvalidKind', message: `backendRef kind ${kind} (group "${group}") is not supported` };
+  if (!referencePermitted(idx, { group: GATEWAY_GROUP, kind: 'HTTPRoute', namespace: nsOf(route) }, { group, kind, namespace, name: ref.name })) {
+    return { ok: false, reason: 'RefNotPermitted', message: `${label} is in another namespace and no ReferenceGrant permits it` };
+  }
+  if (isBackend) {
+    const backend = idx.backends.get(key(namespace, ref.name));
+    if (!backend) return { ok: false, reason: 'BackendNotFound', message: `${label} not found` };
+    const protocol = protocolOf(backend.spec.appProtocol);
+    if (!protocol) return { ok: false, reason: 'UnsupportedProtocol', message: `${label} appProtocol ${backend.spec.appProtocol} is not supported` };
+    const endpoints = backend.spec.endpoints.map((e) => ({ host: e.ip ?? e.hostname ?? '127.0.0.1', port: ref.port ?? e.port, ...(e.zone ? { zone: e.zone } : {}) }));
+    return { ok: true, endpoints, protocol, name: `${label}${ref.port ? `:${ref.port}` : ''}` };
+  }
+  const service = idx.services.get(key(namespace, ref.name));
+  if (!service) return { ok: false, reason: 'BackendNotFound', message: `${label} not found` };
+  if (ref.port === undefined) return { ok: false, reason: 'BackendNotFound', message: `${label}: port is required for a Service backendRef` };
+  const svcPort = (service.spec.ports ?? []).find((p) => p.port === ref.port);
+  if (!svcPort) return { ok: false, reason: 'BackendNotFound', message: `${label} has no port ${ref.port}` };
+  const protocol = protocolOf(svcPort.appProtocol);
+  if (!protocol) return { ok: false, reason: 'UnsupportedProtocol', message: `${label} port ${ref.port} appProtocol ${svcPort.appProtocol} is not supported` };
+  const endpoints: Endpoint[] = [];
+  for (const slice of idx.slicesByService.get(key(namespace, ref.name)) ?? []) {
+    // The slice port that carries this Service port: same name (both unnamed when the Service has one port).
+    const slicePort = (slice.spec.ports ?? []).find((p) => (p.name ?? '') === (svcPort.name ?? ''));
+    const port = slicePort?.port ?? (typeof svcPort.targetPort === 'number' ? svcPort.targetPort : svcPort.port);
+    for (const ep of slice.spec.endpoints) {
+      if (ep.conditions?.ready === false) continue;
+      for (const address of ep.addresses) endpoints.push({ host: address, port, ...(ep.zone ? { zone: ep.zone } : {}) });
+    }
+  }
+  return { ok: true, endpoints, protocol, name: `${label}:${ref.port}` };
+}
+
+/** Interns clusters so equal endpoints + settings share one cluster (and one connection pool). */
+export class ClusterRegistry {
+  private readonly byKey = new Map<string, Cluster>();
+
+  intern(name: string, endpoints: readonly Endpoint[], settings: ClusterSettings): Cluster {
+    const k = JSON.stringify([name, endpoints.map((e) => `${e.host}:${e.port}`), settings]);
+    let cluster = this.byKey.get(k);
+    if (!cluster) {
+      cluster = { key: k, name, endpoints, settings };
+      this.byKey.set(k, cluster);
+    }
+    return cluster;
+  }
+
+  all(): Cluster[] {
+    return [...this.byKey.values()];
+  }
+}

@@ -1,0 +1,93 @@
+//! BackendTrafficPolicy attachment: targetRefs to a Gateway, one of its listeners, or an HTTPRoute;
+//! fields merge with the narrower target winning (route over listener over gateway).
+
+import type { ClusterSettings, UpstreamProtocol } from '../model.js';
+import { GATEWAY_GROUP, type BackendTrafficPolicy, type BackendTrafficPolicySpec, type HTTPRoute } from '../resources.js';
+import { condition, type ResourceStatus, type RouteParentStatus } from '../status.js';
+import { durationMs } from './durations.js';
+import type { ListenerInfo } from './gateways.js';
+import { key, nsOf, type ResourceIndex } from './index-resources.js';
+
+export interface TrafficSettings {
+  readonly connectTimeoutMs?: number;
+  readonly idleTimeoutMs?: number;
+  readonly requestTimeoutMs?: number;
+  readonly http1MaxConnections?: number;
+  readonly http2MaxConcurrentStreams?: number;
+}
+
+export const DEFAULT_CLUSTER: Omit<ClusterSettings, 'protocol'> = {
+  connectTimeoutMs: 10_000,
+  idleTimeoutMs: 60_000,
+  http1MaxConnections: 1024,
+  http2MaxConcurrentStreams: 100,
+};
+
+function settingsOf(spec: BackendTrafficPolicySpec): TrafficSettings {
+  const s: { -readonly [K in keyof TrafficSettings]: TrafficSettings[K] } = {};
+  if (spec.timeout?.tcp?.connectTimeout) s.connectTimeoutMs = durationMs(spec.timeout.tcp.connectTimeout);
+  if (spec.timeout?.http?.requestTimeout) s.requestTimeoutMs = durationMs(spec.timeout.http.requestTimeout);
+  if (spec.timeout?.http?.idleTimeout) s.idleTimeoutMs = durationMs(spec.timeout.http.idleTimeout);
+  const h1 = spec.connection?.http1?.maxConnectionsPerEndpoint;
+  if (h1 !== undefined) s.http1MaxConnections = h1;
+  const h2 = spec.connection?.http2?.maxConcurrentStreams;
+  if (h2 !== undefined) s.http2MaxConcurrentStreams = h2;
+  return s;
+}
+
+export interface PolicyResult {
+  readonly statuses: ResourceStatus[];
+  /** Effective settings for a route on a listener. */
+  readonly effective: (listener: ListenerInfo, route: HTTPRoute) => TrafficSettings;
+}
+
+const older = (a: BackendTrafficPolicy, b: BackendTrafficPolicy): number =>
+  (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') ||
+  key(nsOf(a), a.metadata.name).localeCompare(key(nsOf(b), b.metadata.name));
+
+export function translateTrafficPolicies(idx: ResourceIndex, listeners: readonly ListenerInfo[]): PolicyResult {
+  const byTarget = new Map<string, TrafficSettings>();
+  const statuses: ResourceStatus[] = [];
+  for (const policy of [...idx.trafficPolicies].sort(older)) {
+    const ns = nsOf(policy);
+    const ancestors: RouteParentStatus[] = [];
+    for (const ref of policy.spec.targetRefs) {
+      const parentRef = { group: ref.group, kind: ref.kind, namespace: ns, name: ref.name, ...(ref.sectionName ? { sectionName: ref.sectionName } : {}) };
+      const found = ref.group === GATEWAY_GROUP && (
+        ref.kind === 'Gateway'
+          ? listeners.some((l) => nsOf(l.gateway) === ns && l.gateway.metadata.name === ref.name && (ref.sectionName === undefined || l.listener.name === ref.sectionName))
+          : ref.kind === 'HTTPRoute' && idx.routes.some((r) => nsOf(r) === ns && r.metadata.name === ref.name));
+      const targetKey = `${ref.kind}/${ns}/${ref.name}/${ref.sectionName ?? ''}`;
+      let cond;
+      if (!found) cond = condition('Accepted', false, 'TargetNotFound', `${ref.kind} ${ns}/${ref.name}${ref.sectionName ? ` section ${ref.sectionName}` : ''} not found`, policy.metadata.generation);
+      else if (byTarget.has(targetKey)) cond = condition('Accepted', false, 'Conflicted', `an older BackendTrafficPolicy already targets ${ref.kind} ${ns}/${ref.name}`, policy.metadata.generation);
+      else {
+        byTarget.set(targetKey, settingsOf(policy.spec));
+        cond = condition('Accepted', true, 'Accepted', 'policy applied', policy.metadata.generation);
+      }
+      ancestors.push({ parentRef, controllerName: 'windrose.dev/gateway-controller', conditions: [cond] });
+    }
+    statuses.push({ kind: 'BackendTrafficPolicy', namespace: ns, name: policy.metadata.name, ancestors });
+  }
+  return {
+    statuses,
+    effective(listener, route) {
+      const gw = listener.gateway;
+      return {
+        ...byTarget.get(`Gateway/${nsOf(gw)}/${gw.metadata.name}/`),
+        ...byTarget.get(`Gateway/${nsOf(gw)}/${gw.metadata.name}/${listener.listener.name}`),
+        ...byTarget.get(`HTTPRoute/${nsOf(route)}/${route.metadata.name}/`),
+      };
+    },
+  };
+}
+
+export function clusterSettings(protocol: UpstreamProtocol, s: TrafficSettings): ClusterSettings {
+  return {
+    protocol,
+    connectTimeoutMs: s.connectTimeoutMs ?? DEFAULT_CLUSTER.connectTimeoutMs,
+    idleTimeoutMs: s.idleTimeoutMs ?? DEFAULT_CLUSTER.idleTimeoutMs,
+    http1MaxConnections: s.http1MaxConnections ?? DEFAULT_CLUSTER.http1MaxConnections,
+    http2MaxConcurrentStreams: s.http2MaxConcurrentStreams ?? DEFAULT_CLUSTER.http2MaxConcurrentStreams,
+  };
+}

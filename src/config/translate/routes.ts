@@ -1,0 +1,151 @@
+//! HTTPRoute attachment to listeners and compilation of each rule into a RuleTarget per listener.
+
+import type { RouteEntry } from '../../dataplane/router/table.js';
+import type { Filter } from '../../dataplane/filters/filter.js';
+import { requestHeaderModifier, responseHeaderModifier } from '../../dataplane/filters/gateway-api/header-modifier.js';
+import { requestMirror } from '../../dataplane/filters/gateway-api/mirror.js';
+import { requestRedirect } from '../../dataplane/filters/gateway-api/redirect.js';
+import { urlRewrite } from '../../dataplane/filters/gateway-api/url-rewrite.js';
+import type { RuleTarget, WeightedCluster } from '../model.js';
+import { CONTROLLER_NAME, GATEWAY_GROUP, type HTTPRoute, type HTTPRouteFilter, type HTTPRouteRule, type ParentReference } from '../resources.js';
+import { condition, type Condition, type ResourceStatus, type RouteParentStatus } from '../status.js';
+import { ClusterRegistry, resolveBackend } from './backends.js';
+import { durationMs } from './durations.js';
+import type { ListenerInfo } from './gateways.js';
+import { intersectHostnames } from './hostnames.js';
+import { namespaceLabels, nsOf, selectorMatches, type ResourceIndex } from './index-resources.js';
+import { clusterSettings, type PolicyResult, type TrafficSettings } from './policies.js';
+
+export interface RouteResult {
+  /** Route entries per listener id. */
+  readonly entries: Map<string, RouteEntry<RuleTarget>[]>;
+  readonly statuses: ResourceStatus[];
+}
+
+interface RefProblem { reason: string; message: string }
+
+function listenerAllows(idx: ResourceIndex, l: ListenerInfo, route: HTTPRoute): boolean {
+  const kinds = l.listener.allowedRoutes?.kinds;
+  if (kinds && kinds.length > 0 && !kinds.some((k) => (k.group ?? GATEWAY_GROUP) === GATEWAY_GROUP && k.kind === 'HTTPRoute')) return false;
+  const from = l.listener.allowedRoutes?.namespaces?.from ?? 'Same';
+  if (from === 'All') return true;
+  if (from === 'Same') return nsOf(l.gateway) === nsOf(route);
+  const selector = l.listener.allowedRoutes?.namespaces?.selector;
+  return selector !== undefined && selectorMatches(selector, namespaceLabels(idx, nsOf(route)));
+}
+
+function compileFilters(
+  idx: ResourceIndex, route: HTTPRoute, filters: readonly HTTPRouteFilter[] | undefined, listener: ListenerInfo,
+  clusters: ClusterRegistry, settings: TrafficSettings, problems: RefProblem[],
+): Filter[] {
+  const out: Filter[] = [];
+  for (const f of filters ?? []) {
+    switch (f.type) {
+      case 'RequestHeaderModifier': if (f.requestHeaderModifier) out.push(requestHeaderModifier(f.requestHeaderModifier)); break;
+      case 'ResponseHeaderModifier': if (f.responseHeaderModifier) out.push(responseHeaderModifier(f.responseHeaderModifier)); break;
+      case 'RequestRedirect': if (f.requestRedirect) out.push(requestRedirect(f.requestRedirect, listener.listener.port)); break;
+      case 'URLRewrite': if (f.urlRewrite) out.push(urlRewrite(f.urlRewrite)); break;
+      case 'RequestMirror': {
+        const m = f.requestMirror;
+        if (!m) break;
+        const res = resolveBackend(idx, route, m.backendRef);
+        if (!res.ok) { problems.push(res); break; }
+        const fraction = m.percent !== undefined ? m.percent / 100 : m.fraction ? m.fraction.numerator / (m.fraction.denominator ?? 100) : 1;
+        out.push(requestMirror(clusters.intern(res.name, res.endpoints, clusterSettings(res.protocol, settings)), fraction, m));
+        break;
+      }
+      default:
+        problems.push({ reason: 'UnsupportedValue', message: `filter type ${f.type} is not supported` });
+    }
+  }
+  return out;
+}
+
+function compileRule(
+  idx: ResourceIndex, route: HTTPRoute, rule: HTTPRouteRule, ruleIndex: number, listener: ListenerInfo,
+  clusters: ClusterRegistry, settings: TrafficSettings, problems: RefProblem[],
+): RuleTarget {
+  const backends: WeightedCluster[] = [];
+  for (const ref of rule.backendRefs ?? []) {
+    const weight = ref.weight ?? 1;
+    const filters = compileFilters(idx, route, ref.filters, listener, clusters, settings, problems);
+    const res = resolveBackend(idx, route, ref);
+    if (!res.ok) {
+      problems.push(res);
+      if (weight > 0) backends.push({ weight, cluster: undefined, unresolvedReason: res.message, filters });
+      continue;
+    }
+    if (weight > 0) backends.push({ weight, cluster: clusters.intern(res.name, res.endpoints, clusterSettings(res.protocol, settings)), filters });
+  }
+  const requestMs = rule.timeouts?.request !== undefined ? durationMs(rule.timeouts.request) : (settings.requestTimeoutMs ?? 0);
+  const backendRequestMs = rule.timeouts?.backendRequest !== undefined ? durationMs(rule.timeouts.backendRequest) : 0;
+  return {
+    routeName: `${nsOf(route)}/${route.metadata.name}`,
+    ruleIndex,
+    listenerName: listener.id,
+    filters: compileFilters(idx, route, rule.filters, listener, clusters, settings, problems),
+    backends,
+    totalWeight: backends.reduce((sum, b) => sum + b.weight, 0),
+    timeouts: { requestMs, backendRequestMs },
+  };
+}
+
+function parentListeners(ref: ParentReference, route: HTTPRoute, listeners: readonly ListenerInfo[]): ListenerInfo[] {
+  const ns = ref.namespace ?? nsOf(route);
+  return listeners.filter((l) =>
+    nsOf(l.gateway) === ns && l.gateway.metadata.name === ref.name &&
+    (ref.sectionName === undefined || l.listener.name === ref.sectionName) &&
+    (ref.port === undefined || l.listener.port === ref.port));
+}
+
+export function translateRoutes(
+  idx: ResourceIndex, listeners: readonly ListenerInfo[], policies: PolicyResult, clusters: ClusterRegistry,
+): RouteResult {
+  const entries = new Map<string, RouteEntry<RuleTarget>[]>();
+  const statuses: ResourceStatus[] = [];
+  for (const route of idx.routes) {
+    const gen = route.metadata.generation;
+    const parents: RouteParentStatus[] = [];
+    for (const ref of route.spec.parentRefs ?? []) {
+      if ((ref.group ?? GATEWAY_GROUP) !== GATEWAY_GROUP || (ref.kind ?? 'Gateway') !== 'Gateway') continue;
+      const candidates = parentListeners(ref, route, listeners);
+      if (candidates.length === 0) {
+        const gatewayKnown = listeners.some((l) => nsOf(l.gateway) === (ref.namespace ?? nsOf(route)) && l.gateway.metadata.name === ref.name);
+        if (!gatewayKnown) continue; // not a Gateway windrose serves: its own controller reports status
+        parents.push({ parentRef: ref, controllerName: CONTROLLER_NAME, conditions: [condition('Accepted', false, 'NoMatchingParent', 'no listener matches sectionName/port', gen)] });
+        continue;
+      }
+      const problems: RefProblem[] = [];
+      let accepted = 0;
+      let reason = 'NotAllowedByListeners';
+      for (const l of candidates) {
+        if (!l.usable || !listenerAllows(idx, l, route)) continue;
+        const hostnames = intersectHostnames(l.listener.hostname, route.spec.hostnames);
+        if (hostnames.length === 0) { reason = 'NoMatchingListenerHostname'; continue; }
+        accepted++;
+        l.attachedRoutes++;
+        const settings = policies.effective(l, route);
+        const list = entries.get(l.id) ?? [];
+        (route.spec.rules ?? [{}]).forEach((rule, ruleIndex) => {
+          const target = compileRule(idx, route, rule, ruleIndex, l, clusters, settings, problems);
+          const matches = rule.matches && rule.matches.length > 0 ? rule.matches : [{ path: { type: 'PathPrefix' as const, value: '/' } }];
+          matches.forEach((match, matchIndex) => list.push({
+            hostnames, match, ruleIndex, matchIndex, target,
+            route: { namespace: nsOf(route), name: route.metadata.name, creationTimestamp: route.metadata.creationTimestamp },
+          }));
+        });
+        entries.set(l.id, list);
+      }
+      const conds: Condition[] = [
+        accepted > 0 ? condition('Accepted', true, 'Accepted', `attached to ${accepted} listener(s)`, gen)
+          : condition('Accepted', false, reason, reason === 'NoMatchingListenerHostname' ? 'no listener hostname intersects the route hostnames' : 'no listener allows this route', gen),
+      ];
+      const unique = [...new Map(problems.map((p) => [p.message, p])).values()];
+      conds.push(unique.length === 0 ? condition('ResolvedRefs', true, 'ResolvedRefs', 'all references resolved', gen)
+        : condition('ResolvedRefs', false, unique[0].reason, unique.map((p) => p.message).join('; '), gen));
+      parents.push({ parentRef: ref, controllerName: CONTROLLER_NAME, conditions: conds });
+    }
+    if (parents.length > 0) statuses.push({ kind: 'HTTPRoute', namespace: nsOf(route), name: route.metadata.name, parents });
+  }
+  return { entries, statuses };
+}

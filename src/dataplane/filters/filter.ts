@@ -1,0 +1,56 @@
+//! The filter interface: every feature that acts on a request plugs in here without touching the core.
+//! A filter steers the chain by what it returns — nothing (continue) or a local response (respond) —
+//! and the chain performs the exit; filters never write to the socket themselves.
+
+import type { HeaderList } from '../headers.js';
+
+/** The request as it will be sent upstream; filters may change it. */
+export interface ProxyRequest {
+  method: string;
+  /** Path without the query, as received (percent-encoding kept). */
+  path: string;
+  /** Raw query without '?', '' when absent. */
+  query: string;
+  /** Host (HTTP/1.1) or :authority (HTTP/2) as the client sent it. */
+  authority: string;
+  readonly headers: HeaderList;
+  readonly scheme: 'http' | 'https';
+  readonly clientAddress: string;
+  readonly requestId: string;
+  /** The PathPrefix that selected the rule, when the match was a prefix (for ReplacePrefixMatch). */
+  readonly matchedPrefix: string | undefined;
+  /** Clusters that get a fire-and-forget copy of this request (RequestMirror). */
+  mirrors: import('../../config/model.js').Cluster[] | undefined;
+}
+
+export interface ProxyResponseHead {
+  status: number;
+  readonly headers: HeaderList;
+}
+
+/** A response produced by windrose itself (redirect, denial, error). */
+export interface LocalResponse {
+  readonly status: number;
+  readonly headers?: readonly (readonly [string, string])[];
+  /** An error code from the catalogue; the chain renders the JSON error body. */
+  readonly errorCode?: import('../../errors.js').ErrorCode;
+  readonly message?: string;
+}
+
+export type FilterOutcome = LocalResponse | undefined;
+
+export interface Filter {
+  /** The filter kind, e.g. "RequestHeaderModifier"; used in logs and /config. */
+  readonly name: string;
+  /** Plain data describing the filter's config for /config (secrets already redacted). */
+  readonly describe?: () => unknown;
+  onRequest?(req: ProxyRequest): FilterOutcome | Promise<FilterOutcome>;
+  onResponse?(res: ProxyResponseHead, req: ProxyRequest): void;
+}
+
+/** A filter kind that policies can attach: a typed config validated at config time, then a filter. */
+export interface FilterFactory<C> {
+  readonly kind: string;
+  readonly parse: (input: unknown) => { ok: true; config: C } | { ok: false; errors: readonly { path: string; message: string }[] };
+  readonly create: (config: C) => Filter;
+}

@@ -1,0 +1,202 @@
+//! Binds the snapshot's ports and keeps them in step with it: a changed snapshot swaps what each
+//! port serves without closing a connection; removed ports stop accepting and drain.
+//! Cleartext ports speak HTTP/1.1 and HTTP/2 with prior knowledge (told apart by the client preface);
+//! TLS ports negotiate h2 or http/1.1 by ALPN.
+
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http2, { type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
+import net, { type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { PortConfig, Snapshot } from '../../config/model.js';
+import { asDownstream, type PortState, type RequestHandler } from '../proxy.js';
+import type { UpgradeHandler } from '../upgrade.js';
+import { answerClientError } from './client-errors.js';
+import { pruneContexts, SniContexts, TLS_MIN_VERSION } from './tls-contexts.js';
+
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
+interface BoundPort {
+  readonly protocol: 'HTTP' | 'HTTPS';
+  readonly state: PortState;
+  readonly server: net.Server;
+  readonly sockets: Set<Socket>;
+  readonly sessions: Set<Http2Session>;
+  readonly h1?: http.Server;
+  sni?: SniContexts;
+  close(): void;
+}
+
+export interface PortsOptions {
+  readonly host: string;
+  readonly onError: (port: number, err: Error) => void;
+}
+
+function isH2Preface(chunk: Buffer): boolean {
+  const n = Math.min(chunk.length, H2_PREFACE.length);
+  return chunk.compare(H2_PREFACE, 0, n, 0, n) === 0;
+}
+
+export class Ports {
+  private readonly bound = new Map<number, BoundPort>();
+
+  constructor(
+    private readonly handler: RequestHandler,
+    private readonly upgrades: UpgradeHandler,
+    private readonly options: PortsOptions,
+  ) {}
+
+  /** The ports currently bound, for readiness. */
+  get boundPorts(): number[] {
+    return [...this.bound.keys()];
+  }
+
+  async apply(snapshot: Snapshot): Promise<void> {
+    const wanted = new Map(snapshot.ports.map((p) => [p.port, p]));
+    for (const [port, b] of this.bound) {
+      const next = wanted.get(port);
+      if (next === undefined || next.protocol !== b.protocol) {
+        this.bound.delete(port);
+        b.close();
+      }
+    }
+    const binds: Promise<void>[] = [];
+    for (const config of snapshot.ports) {
+      const b = this.bound.get(config.port);
+      if (b) {
+        b.state.config = config;
+        if (b.protocol === 'HTTPS') this.updateTls(b, config);
+        if (b.h1) b.h1.keepAliveTimeout = config.limits.idleTimeoutMs;
+        continue;
+      }
+      binds.push(this.bind(config));
+    }
+    await Promise.all(binds);
+    pruneContexts(snapshot.ports.flatMap((p) => p.certificates));
+  }
+
+  private updateTls(b: BoundPort, config: PortConfig): void {
+    const sni = new SniContexts(config.certificates);
+    b.sni = sni;
+    const def = sni.defaultCertificate;
+    if (def) (b.server as http2.Http2SecureServer).setSecureContext({ cert: def.certPem, key: def.keyPem, minVersion: TLS_MIN_VERSION });
+  }
+
+  private bind(config: PortConfig): Promise<void> {
+    const b = config.protocol === 'HTTPS' ? this.createTls(config) : this.createCleartext(config);
+    b.server.on('connection', (socket: Socket) => {
+      b.sockets.add(socket);
+      socket.on('close', () => b.sockets.delete(socket));
+    });
+    this.bound.set(config.port, b);
+    return new Promise((resolve) => {
+      const onError = (err: Error) => {
+        this.bound.delete(config.port);
+        this.options.onError(config.port, err);
+        resolve();
+      };
+      b.server.once('error', onError);
+      b.server.listen({ port: config.port, host: this.options.host }, () => {
+        b.server.off('error', onError);
+        b.server.on('error', (err) => this.options.onError(config.port, err));
+        resolve();
+      });
+    });
+  }
+
+  private onRequest(state: PortState) {
+    return (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) =>
+      this.handler.handle(req, asDownstream(res), state);
+  }
+
+  private onUpgrade(state: PortState) {
+    return (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrades.handle(req, socket, head, state);
+  }
+
+  private createCleartext(config: PortConfig): BoundPort {
+    const state: PortState = { config, scheme: 'http' };
+    const limits = config.limits;
+    const h1 = http.createServer({ maxHeaderSize: limits.maxHeaderBytes, keepAliveTimeout: limits.idleTimeoutMs, requestTimeout: 0, headersTimeout: 60_000 }, this.onRequest(state));
+    h1.on('clientError', answerClientError);
+    h1.on('upgrade', this.onUpgrade(state));
+    const sessions = new Set<Http2Session>();
+    const h2 = http2.createServer({ maxSessionMemory: 64, settings: { maxHeaderListSize: limits.maxHeaderBytes } }, this.onRequest(state));
+    h2.setTimeout(limits.idleTimeoutMs);
+    h2.on('session', (s: Http2Session) => { sessions.add(s); s.on('close', () => sessions.delete(s)); });
+    // The HTTP/1.1 server owns the port so that Node tracks its connections (idle closing, head timeouts);
+    // a connection that opens with the HTTP/2 preface is handed to the HTTP/2 server instead.
+    const [h1Connection] = h1.listeners('connection') as ((socket: Socket) => void)[];
+    h1.removeAllListeners('connection');
+    h1.on('connection', (socket: Socket) => {
+      socket.setNoDelay(true);
+      socket.once('data', (chunk: Buffer) => {
+        socket.pause();
+        socket.unshift(chunk);
+        if (isH2Preface(chunk)) h2.emit('connection', socket);
+        else h1Connection.call(h1, socket);
+        socket.resume();
+      });
+    });
+    const server = h1 as unknown as net.Server;
+    const sockets = new Set<Socket>();
+    return {
+      protocol: 'HTTP', state, server, sockets, sessions, h1,
+      close: () => {
+        server.close();
+        h1.closeIdleConnections();
+        for (const s of sessions) s.close();
+      },
+    };
+  }
+
+  private createTls(config: PortConfig): BoundPort {
+    const state: PortState = { config, scheme: 'https' };
+    const sessions = new Set<Http2Session>();
+    const sockets = new Set<Socket>();
+    const b: BoundPort = { protocol: 'HTTPS', state, server: undefined as unknown as net.Server, sockets, sessions, close: () => undefined };
+    b.sni = new SniContexts(config.certificates);
+    const def = b.sni.defaultCertificate;
+    const server = http2.createSecureServer({
+      allowHTTP1: true,
+      minVersion: TLS_MIN_VERSION,
+      ...(def ? { cert: def.certPem, key: def.keyPem } : {}),
+      SNICallback: (servername, cb) => cb(null, b.sni?.select(servername)),
+      maxSessionMemory: 64,
+      settings: { maxHeaderListSize: config.limits.maxHeaderBytes },
+    }, this.onRequest(state));
+    server.setTimeout(config.limits.idleTimeoutMs);
+    server.on('session', (s: Http2Session) => { sessions.add(s); s.on('close', () => sessions.delete(s)); });
+    server.on('upgrade', this.onUpgrade(state));
+    server.on('tlsClientError', (_err: Error, socket: Socket) => socket.destroy());
+    const tracked = new Set<Socket>();
+    server.on('secureConnection', (socket: Socket) => {
+      tracked.add(socket);
+      socket.on('close', () => tracked.delete(socket));
+    });
+    return Object.assign(b, {
+      server: server as unknown as net.Server,
+      close: () => {
+        server.close();
+        for (const s of sessions) s.close();
+        for (const s of tracked) if (!s.destroyed && (s as Socket & { _httpMessage?: unknown })._httpMessage === undefined) s.end();
+      },
+    });
+  }
+
+  /** Stops accepting on every port and lets connections drain; resolves when all sockets closed or after `graceMs`. */
+  async close(graceMs: number): Promise<void> {
+    const all = [...this.bound.values()];
+    this.bound.clear();
+    for (const b of all) b.close();
+    const open = () => all.reduce((n, b) => n + b.sockets.size, 0);
+    const deadline = Date.now() + graceMs;
+    await new Promise<void>((resolve) => {
+      const check = () => {
+        if (open() === 0 || Date.now() >= deadline) {
+          for (const b of all) for (const s of b.sockets) s.destroy();
+          resolve();
+        } else setTimeout(check, 50).unref();
+      };
+      check();
+    });
+  }
+}

@@ -1,0 +1,339 @@
+//! The request path: route, run the rule's filters, pick a weighted backend and an endpoint,
+//! and stream the request and response through with backpressure. Reading this file top to
+//! bottom tells the life of a request; docs/life-of-a-request.md draws the same path.
+
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { PassThrough, Transform, type Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { Cluster, PortConfig, RuleTarget, WeightedCluster } from '../config/model.js';
+import type { ErrorCode } from '../errors.js';
+import { recordRouted, recordUnrouted } from '../telemetry/metrics.js';
+import { runRequestFilters, runResponseFilters } from './chain.js';
+import type { FilterOutcome, ProxyRequest, ProxyResponseHead } from './filters/filter.js';
+import { readRequestHeaders, readResponseHeaders } from './request-headers.js';
+import { sendError, sendLocal } from './respond.js';
+import type { UpstreamPools } from './upstream/pools.js';
+
+export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
+
+/** What the proxy uses of Node's HTTP/1.1 and HTTP/2 compatibility responses; both accept flat header arrays. */
+export interface DownstreamResponse {
+  readonly headersSent: boolean;
+  writeHead(status: number, headers: string[]): unknown;
+  write(chunk: Buffer): boolean;
+  end(body?: string): unknown;
+  addTrailers(trailers: Record<string, string>): void;
+  destroy(): void;
+  on(event: 'close' | 'drain', listener: () => void): unknown;
+}
+
+export const asDownstream = (res: ServerResponse | Http2ServerResponse): DownstreamResponse => res as unknown as DownstreamResponse;
+
+/** The mutable state one listener port serves from; `config` is swapped when a snapshot changes. */
+export interface PortState {
+  config: PortConfig;
+  readonly scheme: 'http' | 'https';
+}
+
+const MIRROR_BUFFER_LIMIT = 1024 * 1024;
+
+class UpstreamError extends Error {
+  constructor(readonly code: ErrorCode, message: string) {
+    super(message);
+  }
+}
+
+function hasBody(req: DownstreamRequest): boolean {
+  if (req.httpVersionMajor === 2) return !(req as Http2ServerRequest).stream.endAfterHeaders;
+  const h = (req as IncomingMessage).headers;
+  return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+}
+
+function chooseBackend(target: RuleTarget): number {
+  const backends = target.backends;
+  if (backends.length <= 1) return backends.length - 1;
+  let r = Math.random() * target.totalWeight;
+  for (let i = 0; i < backends.length; i++) {
+    r -= backends[i].weight;
+    if (r < 0) return i;
+  }
+  return backends.length - 1;
+}
+
+function classifyUpstreamError(err: Error & { code?: string }): UpstreamError {
+  if (err instanceof UpstreamError) return err;
+  switch (err.code) {
+    case 'ECONNREFUSED': case 'EHOSTUNREACH': case 'ENETUNREACH': case 'ENOTFOUND': case 'EAI_AGAIN':
+      return new UpstreamError('upstream_connect_failed', 'the backend refused or could not be reached');
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return new UpstreamError('upstream_connect_failed', 'connecting to the backend timed out');
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return new UpstreamError('upstream_timeout', 'the backend did not send a response head in time');
+    case 'HPE_INVALID_CONSTANT': case 'HPE_INVALID_HEADER_TOKEN': case 'HPE_INVALID_STATUS': case 'HPE_INVALID_CHUNK_SIZE': case 'UND_ERR_INVALID_ARG':
+      return new UpstreamError('upstream_bad_response', 'the backend answered with invalid HTTP');
+    default:
+      return new UpstreamError('upstream_reset', 'the backend closed the connection before answering');
+  }
+}
+
+/** Counts body bytes and fails the stream once the limit is passed, for bodies of unknown length. */
+function limitBody(limit: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      if (seen > limit) done(new UpstreamError('payload_too_large', `the request body exceeds ${limit} bytes`));
+      else done(null, chunk);
+    },
+  });
+}
+
+export class RequestHandler {
+  constructor(private readonly pools: UpstreamPools) {}
+
+  handle(req: DownstreamRequest, res: DownstreamResponse, state: PortState): void {
+    const started = performance.now();
+    const port = state.config;
+    const down = readRequestHeaders(req.rawHeaders);
+    const requestId = down.requestId ?? randomUUID();
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const query = q < 0 ? '' : url.slice(q + 1);
+    const method = req.method ?? 'GET';
+
+    if (path.charCodeAt(0) !== 47 /* '/' */) {
+      const status = sendError(res, 'bad_request', 'the request target must be an absolute path', requestId);
+      recordUnrouted(port.listeners[0] ?? '', status, (performance.now() - started) / 1000);
+      return;
+    }
+    const headers = down.headers;
+    const match = port.routes.match({ host: down.host, method, path, query, header: (n) => headers.get(n) });
+    if (match === undefined) {
+      const status = sendError(res, 'route_not_found', 'no route matches this request', requestId);
+      recordUnrouted(port.listeners[0] ?? '', status, (performance.now() - started) / 1000);
+      return;
+    }
+    const target = match.target;
+    const preq: ProxyRequest = {
+      method, path, query, authority: down.host, headers, scheme: state.scheme,
+      clientAddress: req.socket?.remoteAddress ?? '', requestId, matchedPrefix: match.prefix, mirrors: undefined,
+    };
+    const outcome = runRequestFilters(target.filters, preq);
+    if (outcome instanceof Promise) {
+      outcome.then(
+        (settled) => this.afterFilters(req, res, state, target, preq, settled, down.forwardedFor, down.teTrailers, started),
+        () => this.finish(target, -1, sendError(res, 'internal_error', 'a filter failed', requestId), started),
+      );
+    } else {
+      this.afterFilters(req, res, state, target, preq, outcome, down.forwardedFor, down.teTrailers, started);
+    }
+  }
+
+  private finish(target: RuleTarget, backendIndex: number, status: number, started: number): void {
+    recordRouted(target, backendIndex, status, (performance.now() - started) / 1000);
+  }
+
+  private afterFilters(
+    req: DownstreamRequest, res: DownstreamResponse, state: PortState, target: RuleTarget, preq: ProxyRequest,
+    outcome: FilterOutcome, forwardedFor: string | undefined, teTrailers: boolean, started: number,
+  ): void {
+    if (outcome !== undefined) return this.finish(target, -1, sendLocal(res, outcome, preq.requestId), started);
+    const index = chooseBackend(target);
+    if (index < 0) return this.finish(target, -1, sendError(res, 'backend_not_resolved', 'the route has no backend', preq.requestId), started);
+    const backend = target.backends[index];
+    if (backend.filters.length > 0) {
+      const more = runRequestFilters(backend.filters, preq);
+      if (more instanceof Promise) {
+        more.then(
+          (settled) => settled !== undefined
+            ? this.finish(target, index, sendLocal(res, settled, preq.requestId), started)
+            : this.forward(req, res, state, target, index, backend, preq, forwardedFor, teTrailers, started),
+          () => this.finish(target, index, sendError(res, 'internal_error', 'a filter failed', preq.requestId), started),
+        );
+        return;
+      }
+      if (more !== undefined) return this.finish(target, index, sendLocal(res, more, preq.requestId), started);
+    }
+    this.forward(req, res, state, target, index, backend, preq, forwardedFor, teTrailers, started);
+  }
+
+  private forward(
+    req: DownstreamRequest, res: DownstreamResponse, state: PortState, target: RuleTarget, index: number,
+    backend: WeightedCluster, preq: ProxyRequest, forwardedFor: string | undefined, teTrailers: boolean, started: number,
+  ): void {
+    const requestId = preq.requestId;
+    const cluster = backend.cluster;
+    if (cluster === undefined) {
+      return this.finish(target, index, sendError(res, 'backend_not_resolved', 'the backend of this route could not be resolved', requestId), started);
+    }
+    const picked = this.pools.pick(cluster);
+    if (picked === undefined) {
+      return this.finish(target, index, sendError(res, 'no_healthy_upstream', 'the backend has no endpoints', requestId), started);
+    }
+    const limits = state.config.limits;
+    let body: Readable | null = null;
+    if (hasBody(req)) {
+      const declared = req.httpVersionMajor === 2 ? undefined : (req as IncomingMessage).headers['content-length'];
+      if (declared !== undefined && Number(declared) > limits.maxBodyBytes) {
+        return this.finish(target, index, sendError(res, 'payload_too_large', `the request body exceeds ${limits.maxBodyBytes} bytes`, requestId, [['connection', 'close']]), started);
+      }
+      body = declared !== undefined ? req : req.pipe(limitBody(limits.maxBodyBytes));
+    }
+
+    const headers = preq.headers;
+    const clientAddress = preq.clientAddress;
+    headers.set('x-forwarded-for', forwardedFor ? `${forwardedFor}, ${clientAddress}` : clientAddress);
+    headers.set('x-forwarded-proto', state.scheme);
+    headers.set('x-forwarded-host', preq.authority);
+    headers.set('x-request-id', requestId);
+    if (teTrailers) headers.set('te', 'trailers');
+    if (cluster.settings.protocol !== 'h2c') headers.set('host', preq.authority);
+    else headers.remove('host');
+
+    const mirrors = preq.mirrors;
+    if (mirrors !== undefined) body = this.mirror(mirrors, preq, body);
+
+    const path = preq.query === '' ? preq.path : `${preq.path}?${preq.query}`;
+    const proxied = new ProxiedExchange(res, target, preq, started, this);
+    proxied.index = index;
+    const timeouts = target.timeouts;
+    if (timeouts.requestMs > 0) proxied.arm(timeouts.requestMs - (performance.now() - started), 'request_timeout', `the request did not complete within ${timeouts.requestMs}ms`);
+    if (timeouts.backendRequestMs > 0) proxied.arm(timeouts.backendRequestMs, 'upstream_timeout', `the backend did not answer within ${timeouts.backendRequestMs}ms`);
+    if (body !== null && body !== req) body.on('error', (err) => proxied.fail(err));
+    picked.dispatcher.dispatch({ path, method: preq.method as Dispatcher.HttpMethod, headers: headers.raw, body }, proxied);
+  }
+
+  /** Copies the request to each mirror; the main request's backpressure never waits for a mirror. */
+  private mirror(clusters: readonly Cluster[], preq: ProxyRequest, body: Readable | null): Readable | null {
+    const path = preq.query === '' ? preq.path : `${preq.path}?${preq.query}`;
+    const copies = clusters.map(() => (body === null ? null : new PassThrough()));
+    let main: Readable | null = body;
+    if (body !== null) {
+      const primary = new PassThrough();
+      body.on('data', (chunk: Buffer) => {
+        for (const c of copies) {
+          if (c === null || c.destroyed) continue;
+          if (c.writableLength > MIRROR_BUFFER_LIMIT) c.destroy();
+          else c.write(chunk);
+        }
+        if (!primary.write(chunk)) body.pause();
+      });
+      primary.on('drain', () => body.resume());
+      body.on('end', () => {
+        primary.end();
+        for (const c of copies) c?.end();
+      });
+      body.on('error', (err) => primary.destroy(err));
+      main = primary;
+    }
+    clusters.forEach((cluster, i) => {
+      const picked = this.pools.pick(cluster);
+      if (picked === undefined) return;
+      const headers = [...preq.headers.raw];
+      picked.dispatcher
+        .request({ path, method: preq.method as Dispatcher.HttpMethod, headers, body: copies[i] })
+        .then((r) => r.body.dump(), () => undefined);
+    });
+    return main;
+  }
+
+  /** Called by an exchange once its response is finished or failed. */
+  completed(target: RuleTarget, index: number, status: number, started: number): void {
+    this.finish(target, index, status, started);
+  }
+}
+
+/** One request in flight to a backend: the undici dispatch handler that streams the response back. */
+class ProxiedExchange implements Dispatcher.DispatchHandler {
+  index = -1;
+  private controller: Dispatcher.DispatchController | undefined;
+  private timers: NodeJS.Timeout[] | undefined;
+  private status = 0;
+  private done = false;
+  private onDrain: (() => void) | undefined;
+
+  constructor(
+    private readonly res: DownstreamResponse,
+    private readonly target: RuleTarget,
+    private readonly preq: ProxyRequest,
+    private readonly started: number,
+    private readonly owner: RequestHandler,
+  ) {
+    res.on('close', () => {
+      if (!this.done) this.abort(new UpstreamError('upstream_reset', 'the client went away'));
+    });
+  }
+
+  arm(ms: number, code: ErrorCode, message: string): void {
+    const timer = setTimeout(() => this.fail(new UpstreamError(code, message)), Math.max(ms, 1));
+    (this.timers ??= []).push(timer);
+  }
+
+  private abort(err: Error): void {
+    if (this.controller && !this.controller.aborted) this.controller.abort(err);
+  }
+
+  fail(err: Error): void {
+    if (this.done) return;
+    this.abort(err);
+    this.onResponseError(undefined, err);
+  }
+
+  private settle(status: number): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.timers) for (const t of this.timers) clearTimeout(t);
+    this.owner.completed(this.target, this.index, status, this.started);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.done) controller.abort(new UpstreamError('upstream_reset', 'the request already ended'));
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    if (this.done) return;
+    if (statusCode < 200) return; // 1xx interim responses are not relayed
+    const head: ProxyResponseHead = { status: statusCode, headers: readResponseHeaders(headers) };
+    runResponseFilters(this.target.filters, head, this.preq);
+    head.headers.set('x-request-id', this.preq.requestId);
+    this.status = head.status;
+    this.res.writeHead(head.status, head.headers.raw);
+    this.controller = controller;
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.done) return;
+    if (!this.res.write(chunk)) {
+      controller.pause();
+      if (this.onDrain === undefined) {
+        this.onDrain = () => controller.resume();
+        this.res.on('drain', this.onDrain);
+      }
+    }
+  }
+
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: Record<string, string | string[] | undefined>): void {
+    if (this.done) return;
+    let hasTrailers = false;
+    for (const _ in trailers) { hasTrailers = true; break; }
+    if (hasTrailers) this.res.addTrailers(trailers as Record<string, string>);
+    this.res.end();
+    this.settle(this.status);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
+    if (this.done) return;
+    const e = classifyUpstreamError(err);
+    if (this.res.headersSent) {
+      this.res.destroy();
+      this.settle(this.status || 502);
+      return;
+    }
+    const extra = e.code === 'payload_too_large' ? [['connection', 'close'] as const] : undefined;
+    this.settle(sendError(this.res, e.code, e.message, this.preq.requestId, extra));
+  }
+}

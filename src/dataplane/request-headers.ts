@@ -1,0 +1,68 @@
+//! Turns a downstream request's raw headers into the upstream header list: names lowercased,
+//! hop-by-hop headers dropped (RFC 9110 §7.6.1, including those the Connection header names),
+//! HTTP/2 pseudo-headers dropped, and the values windrose needs picked out on the way.
+
+import { HeaderList } from './headers.js';
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'http2-settings']);
+
+export interface DownstreamHeaders {
+  readonly headers: HeaderList;
+  readonly host: string;
+  readonly requestId: string | undefined;
+  readonly forwardedFor: string | undefined;
+  /** The client asked for trailers (gRPC sends "te: trailers"); forwarded upstream as such. */
+  readonly teTrailers: boolean;
+}
+
+export function readRequestHeaders(rawHeaders: readonly string[]): DownstreamHeaders {
+  const out: string[] = [];
+  let host = '';
+  let requestId: string | undefined;
+  let forwardedFor: string | undefined;
+  let connection: string | undefined;
+  let teTrailers = false;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const raw = rawHeaders[i];
+    if (raw.charCodeAt(0) === 58 /* ':' */) {
+      if (raw === ':authority') host = rawHeaders[i + 1];
+      continue;
+    }
+    const name = raw.toLowerCase();
+    const value = rawHeaders[i + 1];
+    if (HOP_BY_HOP.has(name)) {
+      if (name === 'connection') connection = connection === undefined ? value : `${connection},${value}`;
+      else if (name === 'te' && /(^|,)\s*trailers\s*(;|,|$)/i.test(value)) teTrailers = true;
+      continue;
+    }
+    switch (name) {
+      case 'host': if (host === '') host = value; break;
+      case 'x-request-id': requestId = value; break;
+      case 'x-forwarded-for': forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`; continue;
+    }
+    out.push(name, value);
+  }
+  const headers = new HeaderList(out);
+  if (connection !== undefined) {
+    for (const token of connection.split(',')) {
+      const t = token.trim().toLowerCase();
+      if (t !== '' && t !== 'close' && t !== 'keep-alive' && t !== 'upgrade') headers.remove(t);
+    }
+  }
+  return { headers, host, requestId, forwardedFor, teTrailers };
+}
+
+const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
+
+/** Response headers from the upstream client, as a flat lowercase list without hop-by-hop fields. */
+export function readResponseHeaders(headers: Record<string, string | string[] | undefined>): HeaderList {
+  const out: string[] = [];
+  for (const name in headers) {
+    if (RESPONSE_HOP_BY_HOP.has(name)) continue;
+    const v = headers[name];
+    if (v === undefined) continue;
+    if (typeof v === 'string') out.push(name, v);
+    else for (const each of v) out.push(name, each);
+  }
+  return new HeaderList(out);
+}

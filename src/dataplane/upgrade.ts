@@ -1,0 +1,88 @@
+//! HTTP/1.1 Upgrade (WebSocket): routed like any request, then the connection to the chosen endpoint
+//! carries the upgrade request and, once the backend switches protocols, bytes flow both ways untouched.
+
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { ERRORS, errorBody, type ErrorCode } from '../errors.js';
+import { recordRouted, recordUnrouted } from '../telemetry/metrics.js';
+import { runRequestFilters } from './chain.js';
+import type { ProxyRequest } from './filters/filter.js';
+import type { PortState } from './proxy.js';
+import { readRequestHeaders } from './request-headers.js';
+import type { UpstreamPools } from './upstream/pools.js';
+
+function refuse(socket: Duplex, code: ErrorCode, message: string, requestId: string): number {
+  const status = ERRORS[code].status;
+  const body = errorBody(code, message, requestId);
+  if (socket.writable) {
+    socket.end(`HTTP/1.1 ${status} Error\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`);
+  }
+  return status;
+}
+
+export class UpgradeHandler {
+  constructor(private readonly pools: UpstreamPools) {}
+
+  handle(req: IncomingMessage, socket: Duplex, head: Buffer, state: PortState): void {
+    const started = performance.now();
+    const port = state.config;
+    const down = readRequestHeaders(req.rawHeaders);
+    const requestId = down.requestId ?? randomUUID();
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const query = q < 0 ? '' : url.slice(q + 1);
+    const upgrade = req.headers.upgrade ?? '';
+    socket.on('error', () => socket.destroy());
+    const match = port.routes.match({ host: down.host, method: req.method ?? 'GET', path, query, header: (n) => down.headers.get(n) });
+    if (!match) {
+      recordUnrouted(port.listeners[0] ?? '', refuse(socket, 'route_not_found', 'no route matches this request', requestId), 0);
+      return;
+    }
+    const target = match.target;
+    const done = (index: number, status: number) => recordRouted(target, index, status, (performance.now() - started) / 1000);
+    const preq: ProxyRequest = {
+      method: req.method ?? 'GET', path, query, authority: down.host, headers: down.headers, scheme: state.scheme,
+      clientAddress: req.socket.remoteAddress ?? '', requestId, matchedPrefix: match.prefix, mirrors: undefined,
+    };
+    Promise.resolve(runRequestFilters(target.filters, preq)).then((outcome) => {
+      if (outcome !== undefined) return done(-1, refuse(socket, outcome.errorCode ?? 'bad_request', outcome.message ?? 'the request was refused', requestId));
+      const index = target.backends.length === 1 ? 0 : Math.floor(Math.random() * target.backends.length);
+      const cluster = target.backends[index]?.cluster;
+      if (!cluster) return done(index, refuse(socket, 'backend_not_resolved', 'the backend of this route could not be resolved', requestId));
+      if (cluster.settings.protocol === 'h2c') return done(index, refuse(socket, 'bad_request', 'this backend does not accept HTTP/1.1 upgrades', requestId));
+      const picked = this.pools.pick(cluster);
+      if (!picked) return done(index, refuse(socket, 'no_healthy_upstream', 'the backend has no endpoints', requestId));
+      const headers = preq.headers;
+      const client = preq.clientAddress;
+      headers.set('x-forwarded-for', down.forwardedFor ? `${down.forwardedFor}, ${client}` : client);
+      headers.set('x-forwarded-proto', state.scheme);
+      headers.set('x-request-id', requestId);
+      headers.set('host', preq.authority);
+      headers.set('connection', 'upgrade');
+      headers.set('upgrade', upgrade);
+      const lines = [`${preq.method} ${preq.query ? `${preq.path}?${preq.query}` : preq.path} HTTP/1.1`];
+      for (let i = 0; i < headers.raw.length; i += 2) lines.push(`${headers.raw[i]}: ${headers.raw[i + 1]}`);
+      const upstream = net.connect({ host: picked.endpoint.host, port: picked.endpoint.port, timeout: cluster.settings.connectTimeoutMs });
+      let connected = false;
+      upstream.once('timeout', () => { if (!connected) upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })); });
+      upstream.once('connect', () => {
+        connected = true;
+        upstream.setTimeout(0);
+        upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
+        if (head.length > 0) upstream.write(head);
+        upstream.pipe(socket);
+        socket.pipe(upstream);
+        done(index, 101);
+      });
+      upstream.on('error', () => {
+        if (!connected) done(index, refuse(socket, 'upstream_connect_failed', 'the backend refused or could not be reached', requestId));
+        else socket.destroy();
+      });
+      socket.on('close', () => upstream.destroy());
+      upstream.on('close', () => socket.destroy());
+    }, () => done(-1, refuse(socket, 'internal_error', 'a filter failed', requestId)));
+  }
+}

@@ -1,0 +1,34 @@
+//! The catalogue of errors a client can see: one code, one HTTP status, one meaning each.
+//! docs/errors.md lists the same codes; a test keeps the two in step.
+
+export interface ErrorSpec {
+  readonly status: number;
+  readonly meaning: string;
+}
+
+export const ERRORS = {
+  bad_request: { status: 400, meaning: 'The request is malformed: bad framing, conflicting Content-Length and Transfer-Encoding, or invalid header characters.' },
+  request_header_timeout: { status: 408, meaning: 'The client did not send the complete request head in time.' },
+  route_not_found: { status: 404, meaning: 'No route on this listener matches the request host, path, method, headers and query.' },
+  payload_too_large: { status: 413, meaning: 'The request body is larger than the listener allows.' },
+  headers_too_large: { status: 431, meaning: 'The request headers are larger than the listener allows.' },
+  backend_not_resolved: { status: 500, meaning: 'The route rule names a backend that could not be resolved (missing, not permitted, or of an unsupported kind).' },
+  internal_error: { status: 500, meaning: 'windrose failed while handling the request; the log has the details.' },
+  upstream_reset: { status: 502, meaning: 'The backend closed or reset the connection before sending a complete response head.' },
+  upstream_bad_response: { status: 502, meaning: 'The backend answered with something that is not valid HTTP.' },
+  upstream_connect_failed: { status: 503, meaning: 'No connection to the backend could be made (refused, unreachable, or connect timeout).' },
+  no_healthy_upstream: { status: 503, meaning: 'The backend has no endpoints to send the request to.' },
+  upstream_timeout: { status: 504, meaning: 'The backend did not answer within the route or policy timeout.' },
+  request_timeout: { status: 504, meaning: 'The whole request did not complete within the route request timeout.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export function statusOf(code: ErrorCode): number {
+  return ERRORS[code].status;
+}
+
+/** The JSON body every error response carries; never includes stacks, secrets or internal addresses. */
+export function errorBody(code: ErrorCode, message: string, requestId: string): string {
+  return JSON.stringify({ error: { code, message, requestId } });
+}

@@ -1,0 +1,38 @@
+//! One data-plane process: the ports it serves, its connection pools, and applying snapshots to them.
+
+import type { Logger } from 'pino';
+import type { Snapshot } from '../config/model.js';
+import { Ports } from '../dataplane/listeners/ports.js';
+import { RequestHandler } from '../dataplane/proxy.js';
+import { UpgradeHandler } from '../dataplane/upgrade.js';
+import { UpstreamPools } from '../dataplane/upstream/pools.js';
+
+export class DataPlane {
+  private readonly pools = new UpstreamPools();
+  private readonly ports: Ports;
+  private applied = 0;
+
+  constructor(bindHost: string, private readonly log: Logger) {
+    this.ports = new Ports(new RequestHandler(this.pools), new UpgradeHandler(this.pools), {
+      host: bindHost,
+      onError: (port, err) => log.error({ port, err: err.message }, `listener on port ${port} failed`),
+    });
+  }
+
+  get appliedVersion(): number {
+    return this.applied;
+  }
+
+  async apply(snapshot: Snapshot): Promise<void> {
+    await this.ports.apply(snapshot);
+    this.pools.retain(snapshot.clusters);
+    this.applied = snapshot.version;
+    this.log.debug({ version: snapshot.version, ports: this.ports.boundPorts }, 'snapshot applied');
+  }
+
+  /** Stops accepting, lets requests in flight finish within `graceMs`, then closes upstream pools. */
+  async drain(graceMs: number): Promise<void> {
+    await this.ports.close(graceMs);
+    await this.pools.close();
+  }
+}

@@ -1,0 +1,90 @@
+//! Prometheus metrics. Label children are bound once per route target and reused, so the hot path
+//! pays one array lookup and an increment per request. Names map to Envoy's and Istio's in docs/metrics.md.
+
+import client from 'prom-client';
+import type { RuleTarget } from '../config/model.js';
+
+/** Request-path metrics; in a multi-worker gateway each worker's copy is aggregated by the primary. */
+export const dataPlaneRegistry = client.register;
+/** Config metrics, owned by the process that watches the config (the primary when there are workers). */
+export const configRegistry = new client.Registry();
+
+const requests = new client.Counter({
+  name: 'windrose_http_requests_total',
+  help: 'Downstream HTTP requests answered, by listener, route, backend and status class.',
+  labelNames: ['listener', 'route', 'backend', 'code_class'] as const,
+});
+
+const duration = new client.Histogram({
+  name: 'windrose_http_request_duration_seconds',
+  help: 'Time from receiving a request to finishing its response, by listener and route.',
+  labelNames: ['listener', 'route'] as const,
+  buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+});
+
+const reloads = new client.Counter({
+  name: 'windrose_config_reloads_total',
+  help: 'Configuration changes seen, by result (accepted or rejected).',
+  labelNames: ['result'] as const,
+  registers: [configRegistry],
+});
+
+const configVersion = new client.Gauge({
+  name: 'windrose_config_version',
+  help: 'Version of the snapshot being served.',
+  registers: [configRegistry],
+});
+
+type CounterChild = ReturnType<typeof requests.labels>;
+type HistogramChild = ReturnType<typeof duration.labels>;
+
+interface BoundRoute {
+  readonly duration: HistogramChild;
+  /** [backend index][status class 1..5] */
+  readonly counts: CounterChild[][];
+}
+
+const bound = new WeakMap<RuleTarget, BoundRoute>();
+const unrouted = new Map<string, { duration: HistogramChild; counts: CounterChild[] }>();
+const CLASSES = ['', '1xx', '2xx', '3xx', '4xx', '5xx'];
+
+function classIndex(status: number): number {
+  const c = (status / 100) | 0;
+  return c >= 1 && c <= 5 ? c : 5;
+}
+
+function bind(target: RuleTarget): BoundRoute {
+  const names = target.backends.length > 0 ? target.backends.map((b) => b.cluster?.name ?? 'unresolved') : [''];
+  const b: BoundRoute = {
+    duration: duration.labels(target.listenerName, target.routeName),
+    counts: names.map((backend) => CLASSES.map((cls) => requests.labels(target.listenerName, target.routeName, backend, cls || '5xx'))),
+  };
+  bound.set(target, b);
+  return b;
+}
+
+/** Records a request answered by a route; backendIndex is -1 when no backend was chosen (local response). */
+export function recordRouted(target: RuleTarget, backendIndex: number, status: number, seconds: number): void {
+  const b = bound.get(target) ?? bind(target);
+  b.duration.observe(seconds);
+  b.counts[backendIndex < 0 ? 0 : backendIndex][classIndex(status)].inc();
+}
+
+/** Records a request no route answered (404, malformed) on a listener port. */
+export function recordUnrouted(listener: string, status: number, seconds: number): void {
+  let u = unrouted.get(listener);
+  if (u === undefined) {
+    u = { duration: duration.labels(listener, ''), counts: CLASSES.map((cls) => requests.labels(listener, '', '', cls || '5xx')) };
+    unrouted.set(listener, u);
+  }
+  u.duration.observe(seconds);
+  u.counts[classIndex(status)].inc();
+}
+
+export function recordReload(accepted: boolean): void {
+  reloads.labels(accepted ? 'accepted' : 'rejected').inc();
+}
+
+export function recordConfigVersion(version: number): void {
+  configVersion.set(version);
+}

@@ -1,0 +1,84 @@
+//! Real HTTP backends on loopback for end-to-end tests: an echo server that reports what it received.
+
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Echo {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly rawHeaders: string[];
+  readonly body: string;
+  readonly name: string;
+}
+
+export interface Backend {
+  readonly port: number;
+  readonly server: http.Server;
+  readonly received: Echo[];
+  close(): Promise<void>;
+}
+
+/** An echo backend: answers 200 with JSON of what it received and `x-backend: <name>`. `handler` may take over. */
+export function startBackend(
+  name: string,
+  handler?: (req: http.IncomingMessage, res: http.ServerResponse, body: string) => boolean | void,
+): Promise<Backend> {
+  const received: Echo[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const echo: Echo = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders, body, name };
+      received.push(echo);
+      if (handler?.(req, res, body) === true) return;
+      const text = JSON.stringify(echo);
+      res.writeHead(200, { 'content-type': 'application/json', 'x-backend': name, 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    });
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => resolve({
+      port: (server.address() as AddressInfo).port, server, received,
+      close: () => new Promise((done) => { server.closeAllConnections(); server.close(() => done()); }),
+    }));
+  });
+}
+
+export const GATEWAY_CLASS = `apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: { name: windrose }
+spec: { controllerName: windrose.dev/gateway-controller }
+`;
+
+/** A GatewayClass, a Gateway with one HTTP listener on `port`, and a Backend per entry of `backends`. */
+export function baseConfig(port: number, backends: Record<string, number>, gatewayName = 'gw'): string {
+  const docs = [GATEWAY_CLASS, `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: ${gatewayName}, namespace: default }
+spec:
+  gatewayClassName: windrose
+  listeners: [{ name: http, port: ${port}, protocol: HTTP }]
+`];
+  for (const [name, p] of Object.entries(backends)) {
+    docs.push(`apiVersion: windrose.dev/v1alpha1
+kind: Backend
+metadata: { name: ${name}, namespace: default }
+spec: { endpoints: [{ ip: 127.0.0.1, port: ${p} }] }
+`);
+  }
+  return docs.join('---\n');
+}
+
+/** An HTTPRoute on Gateway "gw" with one PathPrefix "/" rule to the Backend `backend`. */
+export function simpleRoute(name: string, backend: string, extraRule = ''): string {
+  return `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: ${name}, namespace: default }
+spec:
+  parentRefs: [{ name: gw }]
+  rules:
+  - backendRefs: [{ group: windrose.dev, kind: Backend, name: ${backend} }]
+${extraRule}`;
+}
