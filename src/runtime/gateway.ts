@@ -52,6 +52,8 @@ function workerProcesses(opts: GatewayOptions, store: SnapshotStore): Servers {
   cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker.js', import.meta.url)), silent: false });
   const aggregator = new client.AggregatorRegistry();
   const applied = new Map<Worker, number>();
+  /** Workers that said hello: only they are sure to receive what is sent; the others get the config on hello. */
+  const greeted = new Set<Worker>();
   const waiting: { version: number; resolve: () => void }[] = [];
   let draining = false;
   const allAt = (version: number) => applied.size === opts.workers && [...applied.values()].every((v) => v >= version);
@@ -66,6 +68,11 @@ function workerProcesses(opts: GatewayOptions, store: SnapshotStore): Servers {
     applied.set(w, 0);
     w.on('message', (m: unknown) => {
       if (!isWindroseMessage(m)) return;
+      if (m.type === 'windrose:hello') {
+        greeted.add(w);
+        const active = store.active;
+        if (active) w.send(message(active));
+      }
       if (m.type === 'windrose:applied') {
         applied.set(w, m.version);
         settleWaiting();
@@ -74,11 +81,10 @@ function workerProcesses(opts: GatewayOptions, store: SnapshotStore): Servers {
     });
     w.on('exit', (code, signal) => {
       applied.delete(w);
+      greeted.delete(w);
       if (draining) return;
       opts.log.error({ worker: w.id, code, signal }, 'worker exited; starting a new one');
-      const next = fork();
-      const active = store.active;
-      if (active) next.send(message(active));
+      fork();
     });
     return w;
   };
@@ -86,7 +92,7 @@ function workerProcesses(opts: GatewayOptions, store: SnapshotStore): Servers {
 
   return {
     apply(active) {
-      for (const w of applied.keys()) w.send(message(active));
+      for (const w of greeted) w.send(message(active));
       return new Promise<void>((resolve) => {
         waiting.push({ version: active.snapshot.version, resolve });
         settleWaiting();

@@ -11,6 +11,7 @@ export type ToWorker =
   | { readonly type: 'windrose:drain'; readonly graceMs: number };
 
 export type ToPrimary =
+  | { readonly type: 'windrose:hello' }
   | { readonly type: 'windrose:applied'; readonly version: number }
   | { readonly type: 'windrose:failed'; readonly version: number; readonly message: string };
 

@@ -1,10 +1,16 @@
 //! Entry point of a gateway worker process: applies the snapshots the primary sends and drains on request.
 
+import client from 'prom-client';
+import { dataPlaneRegistry } from '../telemetry/metrics.js';
 import { translate } from '../config/translate/index.js';
 import { SnapshotStore } from '../config/snapshot.js';
 import { createLogger, type LogFormat, type LogLevel } from '../telemetry/log.js';
 import { DataPlane } from './dataplane.js';
 import { fromPlain, isWindroseMessage, type ToPrimary } from './messages.js';
+
+// Constructing an aggregator is what makes prom-client answer the primary's metrics requests.
+new client.AggregatorRegistry();
+client.AggregatorRegistry.setRegistries([dataPlaneRegistry]);
 
 const log = createLogger((process.env.WINDROSE_LOG_LEVEL ?? 'info') as LogLevel, (process.env.WINDROSE_LOG_FORMAT ?? 'json') as LogFormat);
 const plane = new DataPlane(process.env.WINDROSE_BIND ?? '0.0.0.0', log);
@@ -30,6 +36,8 @@ process.on('message', (m: unknown) => {
     void applying.then(() => plane.drain(m.graceMs)).then(() => process.exit(0));
   }
 });
+// Messages sent before this module finished loading would be lost, so the primary waits for this one.
+send({ type: 'windrose:hello' });
 // The primary decides when a worker stops; a terminal's Ctrl-C reaches the whole group.
 process.on('SIGINT', () => undefined);
 process.on('SIGTERM', () => undefined);
