@@ -318,6 +318,23 @@ test('filter combinations follow the upstream rules', () => {
   ]);
 });
 
+test('header values are printable ASCII, checked in linear time', () => {
+  // A long value with a bad last character is where a backtracking pattern would hang.
+  const add = [{ name: 'X-A', value: `${'a'.repeat(5000)}\u0001` }, { name: 'X-B', value: 'a  b' }];
+  const route = {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name: 'shop' },
+    spec: { rules: [{ filters: [{ type: 'RequestHeaderModifier', requestHeaderModifier: { add } }] }] },
+  };
+  const { errors } = parseConfigText(JSON.stringify(route), 'test.json');
+  assert.deepEqual(
+    errors.map((e) => e.field),
+    ['spec.rules[0].filters[0].requestHeaderModifier.add[0].value', 'spec.rules[0].filters[0].requestHeaderModifier.add[1].value'],
+  );
+  assert.match(errors[1].message, /^invalid header value "a {2}b": expected printable ASCII characters, with single spaces or tabs between words$/);
+});
+
 test('ReplacePrefixMatch requires a single PathPrefix match', () => {
   const text = yaml`
     apiVersion: gateway.networking.k8s.io/v1

@@ -67,17 +67,22 @@ async function collect(root: string, rel: string, found: string[], visited: Set<
     // Hidden entries include editor swap files and the "..data" links of mounted ConfigMaps.
     if (entry.name.startsWith('.')) continue;
     const child = rel === '' ? entry.name : join(rel, entry.name);
-    const isDir = entry.isDirectory() || (entry.isSymbolicLink() && (await stat(join(root, child)).catch(() => undefined))?.isDirectory() === true);
+    const isDir = entry.isDirectory() || (entry.isSymbolicLink() && (await isDirectory(join(root, child))));
     if (isDir) await collect(root, child, found, visited);
     else if (CONFIG_FILE_RE.test(entry.name)) found.push(child);
   }
 }
 
+/** A broken symlink is not a directory; reading it as a file then reports why it cannot be read. */
+const isDirectory = (path: string) => stat(path).then((s) => s.isDirectory(), () => false);
+
 /** "spec.rules[0].backendRefs[0].port", with keys that are not identifiers quoted: `data["tls.crt"]`. */
 export function formatPath(path: Path): string {
-  return path
-    .map((seg, i) => (typeof seg === 'number' ? `[${seg}]` : /^[A-Za-z_][A-Za-z0-9_]*$/.test(seg) ? `${i === 0 ? '' : '.'}${seg}` : `[${JSON.stringify(seg)}]`))
-    .join('');
+  const segment = (seg: string | number, i: number) => {
+    if (typeof seg === 'number') return `[${seg}]`;
+    return /^[A-Za-z_][A-Za-z0-9_]*$/.test(seg) ? `${i === 0 ? '' : '.'}${seg}` : `[${JSON.stringify(seg)}]`;
+  };
+  return path.map(segment).join('');
 }
 
 const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -149,13 +154,20 @@ class Source {
   }
 }
 
-function yamlMessage(e: YAMLError): string {
+function yamlMessage(e: YAMLError, prefix: string): string {
   // yaml's pretty messages end with the position and a source excerpt; positions are reported apart.
   const first = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-  return `invalid YAML: ${first.charAt(0).toLowerCase()}${first.slice(1)}`;
+  return `${prefix}: ${first.charAt(0).toLowerCase()}${first.slice(1)}`;
 }
 
 const LIST_FIELDS = ['apiVersion', 'kind', 'metadata', 'items'];
+
+/** Problems found in one file so far, sorted by position once the file is done. */
+interface FileProblems {
+  readonly source: Source;
+  readonly errors: ConfigError[];
+  readonly warnings: ConfigError[];
+}
 
 /** Accumulates resources and problems over files, and catches duplicates across them. */
 class Loader {
@@ -186,9 +198,14 @@ class Loader {
     const docs = parseAllDocuments(text.replace(/^\uFEFF/, ''), { lineCounter: lines, merge: true, uniqueKeys: true, prettyErrors: true });
     for (const doc of docs) {
       const source = new Source(file, lines, doc);
-      const yamlIssue = (e: YAMLError): ConfigError => ({ ...source.at(e.pos[0]), resource: '', field: '', message: yamlMessage(e) });
-      errors.push(...doc.errors.map(yamlIssue));
-      warnings.push(...doc.warnings.map(yamlIssue));
+      const yamlIssue = (prefix: string) => (e: YAMLError): ConfigError => ({
+        ...source.at(e.pos[0]),
+        resource: '',
+        field: '',
+        message: yamlMessage(e, prefix),
+      });
+      errors.push(...doc.errors.map(yamlIssue('invalid YAML')));
+      warnings.push(...doc.warnings.map(yamlIssue('YAML')));
       if (doc.errors.length > 0 || doc.contents === null) continue;
       let value: unknown;
       try {
@@ -198,14 +215,15 @@ class Loader {
         errors.push({ ...source.at(source.start(doc.contents)), resource: '', field: '', message: `invalid YAML: ${(err as Error).message}` });
         continue;
       }
-      this.addObject(value, doc.contents, source, errors, warnings);
+      this.addObject(value, doc.contents, { source, errors, warnings });
     }
     const byPosition = (a: ConfigError, b: ConfigError) => a.line - b.line || a.column - b.column;
     this.errors.push(...errors.sort(byPosition));
     this.warnings.push(...warnings.sort(byPosition));
   }
 
-  private addObject(value: unknown, node: Node, source: Source, errors: ConfigError[], warnings: ConfigError[]): void {
+  private addObject(value: unknown, node: Node, file: FileProblems): void {
+    const { source, errors, warnings } = file;
     const problemAt = (p: Problem, resource: string): ConfigError => ({
       ...source.at(source.locate(node, p.path, p.atKey)),
       resource,
@@ -213,7 +231,10 @@ class Loader {
       message: p.message,
     });
     if (isMapping(value) && Array.isArray(value.items) && typeof value.kind === 'string' && value.kind.endsWith('List')) {
-      this.addList(value, value.items, node, source, errors, warnings, problemAt);
+      for (const field of Object.keys(value)) {
+        if (!LIST_FIELDS.includes(field)) errors.push(problemAt({ path: [field], message: unknownFieldMessage(field, LIST_FIELDS), atKey: true }, ''));
+      }
+      this.addListItems(value, value.items, node, file);
       return;
     }
     const outcome = checkDocument(value);
@@ -246,22 +267,11 @@ class Loader {
   }
 
   /** `kind: List` (kubectl get -o yaml) or a typed list such as HTTPRouteList, whose items may omit apiVersion and kind. */
-  private addList(
-    list: Record<string, unknown>,
-    items: unknown[],
-    node: Node,
-    source: Source,
-    errors: ConfigError[],
-    warnings: ConfigError[],
-    problemAt: (p: Problem, resource: string) => ConfigError,
-  ): void {
-    for (const field of Object.keys(list)) {
-      if (!LIST_FIELDS.includes(field)) errors.push(problemAt({ path: [field], message: unknownFieldMessage(field, LIST_FIELDS), atKey: true }, ''));
-    }
+  private addListItems(list: Record<string, unknown>, items: unknown[], node: Node, file: FileProblems): void {
     const itemKind = list.kind === 'List' ? undefined : (list.kind as string).slice(0, -'List'.length);
     items.forEach((item, i) => {
       const filled = itemKind !== undefined && isMapping(item) ? { apiVersion: list.apiVersion, kind: itemKind, ...item } : item;
-      this.addObject(filled, source.item(node, i), source, errors, warnings);
+      this.addObject(filled, file.source.item(node, i), file);
     });
   }
 }

@@ -16,10 +16,12 @@ const IANA_SVC_NAME_RE = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
 /** A Service targetPort: a number, or the name of a container port (IANA_SVC_NAME). */
 const targetPort = leaf<number | string>((v) => {
-  if (typeof v === 'number') return Number.isInteger(v) && v >= 1 && v <= 65535 ? undefined : `expected an integer from 1 to 65535 or a port name, got ${show(v)}`;
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 65535) return undefined;
   if (typeof v !== 'string') return `expected an integer from 1 to 65535 or a port name, got ${show(v)}`;
   const invalid = (why: string) => `invalid port name ${show(v)}: ${why}`;
-  if (v.length > 15 || !IANA_SVC_NAME_RE.test(v) || v.includes('--')) return invalid("expected at most 15 lowercase letters, digits and single '-', starting and ending with a letter or digit");
+  if (v.length > 15 || !IANA_SVC_NAME_RE.test(v) || v.includes('--')) {
+    return invalid("expected at most 15 lowercase letters, digits and single '-', starting and ending with a letter or digit");
+  }
   if (!/[a-z]/.test(v)) return invalid('must contain at least one letter (write a port number without quotes)');
   return undefined;
 });
@@ -70,7 +72,12 @@ const serviceSpec: z.ZodType<ServiceSpec> = strict({
 });
 
 /** Service names must be RFC 1035 labels: they become DNS names and environment variables. */
-const serviceName = pattern(/^[a-z]([-a-z0-9]*[a-z0-9])?$/, 'name', "expected at most 63 lowercase letters, digits and '-', starting with a letter and ending with a letter or digit (RFC 1035 label)", { min: 1, max: 63 });
+const serviceName = pattern(
+  /^[a-z]([-a-z0-9]*[a-z0-9])?$/,
+  'name',
+  "expected at most 63 lowercase letters, digits and '-', starting with a letter and ending with a letter or digit (RFC 1035 label)",
+  { min: 1, max: 63 },
+);
 
 export const serviceDocument = specDocument(serviceSpec, serviceName);
 

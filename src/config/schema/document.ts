@@ -66,14 +66,16 @@ function identify(doc: Record<string, unknown>, label: string): ResourceKind | O
   const group = groupOf(apiVersion);
   // In a group windrose reads, or a misspelling of one, the kind cannot be another API's: a mistake.
   if (KNOWN_GROUPS.includes(group) || suggest(group, KNOWN_GROUPS) !== undefined) {
-    return { status: 'invalid', label, problems: [{ path: ['apiVersion'], message: `unsupported apiVersion ${show(apiVersion)} for kind ${kind}; expected ${quoted(accepted)}` }] };
+    const message = `unsupported apiVersion ${show(apiVersion)} for kind ${kind}; expected ${quoted(accepted)}`;
+    return { status: 'invalid', label, problems: [{ path: ['apiVersion'], message }] };
   }
   return skipped(kind, apiVersion);
 }
 
 export function checkDocument(doc: unknown): Outcome {
   if (!isMapping(doc)) {
-    return { status: 'invalid', label: '', problems: [{ path: [], message: `expected a Kubernetes object (a mapping with apiVersion, kind and metadata), got ${show(doc)}` }] };
+    const message = `expected a Kubernetes object (a mapping with apiVersion, kind and metadata), got ${show(doc)}`;
+    return { status: 'invalid', label: '', problems: [{ path: [], message }] };
   }
   const label = labelOf(doc.kind, doc.metadata);
   const kind = identify(doc, label);

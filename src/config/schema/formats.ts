@@ -93,7 +93,8 @@ const LABEL_VALUE_RE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 export const labelValue = string({
   max: 63,
-  format: (v) => (LABEL_VALUE_RE.test(v) ? undefined : `invalid label value ${show(v)}: expected letters, digits, '-', '_' or '.', starting and ending with a letter or digit`),
+  format: (v) =>
+    LABEL_VALUE_RE.test(v) ? undefined : `invalid label value ${show(v)}: expected letters, digits, '-', '_' or '.', starting and ending with a letter or digit`,
 });
 
 export const ipAddress = string({ min: 1, format: (v) => (isIP(v) !== 0 ? undefined : `invalid IP address ${show(v)}`) });

@@ -14,7 +14,9 @@ export const gatewayClassSpec: z.ZodType<GatewayClassSpec> = strict({
   description: string({ max: 64 }).optional(),
 });
 
-const PROTOCOL_RE = /^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/[A-Za-z0-9]+$/;
+// The upstream protocol and address type patterns anchor only some of their alternatives; here
+// every alternative must match the whole value.
+const PROTOCOL_RE = /^(?:[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/[A-Za-z0-9]+)$/;
 const protocol = pattern(PROTOCOL_RE, 'protocol', 'expected a core protocol such as "HTTP" or a domain-prefixed one such as "example.com/proto"', { min: 1, max: 255 });
 
 const annotationKey = (k: string) => qualifiedNameProblem(k, 'key');
@@ -82,11 +84,14 @@ const listeners = list(listener, { min: 1, max: 64 }).superRefine((ls, ctx) => {
     ls,
     (l) => JSON.stringify([l.port, l.protocol, l.hostname ?? null]),
     ctx,
-    (l, first) => `conflicts with listeners[${first}]: both use port ${l.port}, protocol ${l.protocol} and ${l.hostname === undefined ? 'no hostname' : `hostname ${show(l.hostname)}`}`,
+    (l, first) => {
+      const host = l.hostname === undefined ? 'no hostname' : `hostname ${show(l.hostname)}`;
+      return `conflicts with listeners[${first}]: both use port ${l.port}, protocol ${l.protocol} and ${host}`;
+    },
   );
 });
 
-const ADDRESS_TYPE_RE = /^Hostname|IPAddress|NamedAddress|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/[A-Za-z0-9/\-._~%!$&'()*+,;=:]+$/;
+const ADDRESS_TYPE_RE = /^(?:Hostname|IPAddress|NamedAddress|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/[A-Za-z0-9/\-._~%!$&'()*+,;=:]+)$/;
 
 const address = strict({
   type: pattern(ADDRESS_TYPE_RE, 'address type', 'expected IPAddress, Hostname or a domain-prefixed type', { min: 1, max: 253 }).optional(),

@@ -8,7 +8,9 @@ import { backendObjectRef, localObjectRef, portNumber } from './refs.js';
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] as const;
 
-const HEADER_VALUE_RE = /^[!-~]+([\t ]?[!-~]+)*$/;
+// Upstream writes `^[!-~]+([\t ]?[!-~]+)*$`, which backtracks exponentially in JavaScript; this
+// accepts the same strings with the separator made mandatory.
+const HEADER_VALUE_RE = /^[!-~]+(?:[\t ][!-~]+)*$/;
 
 // Upstream applies this pattern in the experimental channel only; a CR or LF here would let a
 // route inject headers, so windrose enforces it everywhere.

@@ -92,7 +92,12 @@ function prefixReplaceProblem(matches: readonly HTTPRouteMatch[] | undefined): s
   return type === 'PathPrefix' ? undefined : `ReplacePrefixMatch requires a PathPrefix match, but matches[0] is of type ${type}`;
 }
 
-function checkPrefixReplacements(fs: readonly HTTPRouteFilter[] | undefined, matches: readonly HTTPRouteMatch[] | undefined, at: (string | number)[], ctx: z.RefinementCtx): void {
+function checkPrefixReplacements(
+  fs: readonly HTTPRouteFilter[] | undefined,
+  matches: readonly HTTPRouteMatch[] | undefined,
+  at: (string | number)[],
+  ctx: z.RefinementCtx,
+): void {
   fs?.forEach((f, i) => {
     for (const field of ['requestRedirect', 'urlRewrite'] as const) {
       const path = f[field]?.path;

@@ -97,7 +97,13 @@ export function list<T extends z.ZodType>(item: T, rule: ListRule = {}) {
  * Reports entries whose key repeats an earlier one (listType=map/set upstream), at `field` of the
  * later entry. Keys are compared as returned, so callers lowercase them where upstream does.
  */
-export function uniqueBy<T>(items: readonly T[], key: (item: T) => string | undefined, ctx: z.RefinementCtx, describe: (item: T, first: number) => string, field?: string): void {
+export function uniqueBy<T>(
+  items: readonly T[],
+  key: (item: T) => string | undefined,
+  ctx: z.RefinementCtx,
+  describe: (item: T, first: number) => string,
+  field?: string,
+): void {
   const seen = new Map<string, number>();
   items.forEach((item, i) => {
     const k = key(item);

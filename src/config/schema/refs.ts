@@ -72,7 +72,9 @@ function distinctParents(refs: readonly ParentReference[], ctx: z.RefinementCtx)
   const byParent = new Map<string, number[]>();
   refs.forEach((r, i) => {
     const key = JSON.stringify([r.group ?? GATEWAY_GROUP, r.kind ?? 'Gateway', r.namespace ?? '', r.name]);
-    byParent.set(key, [...(byParent.get(key) ?? []), i]);
+    const indexes = byParent.get(key);
+    if (indexes === undefined) byParent.set(key, [i]);
+    else indexes.push(i);
   });
   for (const indexes of byParent.values()) {
     const seen = new Map<string, number>();

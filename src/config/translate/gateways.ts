@@ -14,8 +14,10 @@ export interface ListenerInfo {
   readonly id: string;
   readonly protocol: 'HTTP' | 'HTTPS';
   readonly certificates: readonly Certificate[];
-  /** False when the listener is conflicted or invalid: routes may not attach. */
+  /** False when the listener is conflicted or invalid: it is not served. */
   readonly usable: boolean;
+  /** Whether HTTPRoutes may attach (its protocol and allowedRoutes.kinds allow them), served or not. */
+  readonly acceptsHTTPRoutes: boolean;
   attachedRoutes: number;
 }
 
@@ -63,6 +65,53 @@ function loadCertificate(idx: ResourceIndex, gw: Gateway, ref: { group?: string;
   }
 }
 
+/** A listener checked on its own, before conflicts with other listeners are known. */
+interface Draft {
+  readonly listener: Listener;
+  /** Upper-cased: core protocol names are case-insensitive. */
+  readonly protocol: string;
+  /** HTTP or HTTPS: the protocols windrose serves. */
+  readonly supported: boolean;
+  readonly certificates: Certificate[];
+  readonly supportedKinds: { group: string; kind: string }[];
+  /** Why the listener cannot be served on its own; undefined when it can. */
+  notAccepted?: Condition;
+  conflict?: Condition;
+  readonly refProblems: { reason: string; message: string }[];
+}
+
+function draftListener(idx: ResourceIndex, gw: Gateway, l: Listener, gen: number | undefined): Draft {
+  const protocol = l.protocol.toUpperCase();
+  const supported = protocol === 'HTTP' || protocol === 'HTTPS';
+  const kinds = l.allowedRoutes?.kinds;
+  const isHTTPRoute = (k: { group?: string; kind: string }) => (k.group ?? GATEWAY_GROUP) === GATEWAY_GROUP && k.kind === 'HTTPRoute';
+  // supportedKinds lists only what can attach here: nothing on a protocol windrose does not
+  // serve, and only the valid ones of the kinds the listener asks for.
+  const takesHTTPRoutes = supported && (kinds === undefined || kinds.length === 0 || kinds.some(isHTTPRoute));
+  const d: Draft = {
+    listener: l, protocol, supported, certificates: [], refProblems: [],
+    supportedKinds: takesHTTPRoutes ? HTTP_KINDS.map((k) => ({ ...k })) : [],
+  };
+  if (!supported) d.notAccepted = condition('Accepted', false, 'UnsupportedProtocol', `protocol ${l.protocol} is not supported; use HTTP or HTTPS`, gen);
+  if (protocol === 'HTTPS') {
+    if (l.tls?.mode === 'Passthrough') {
+      d.notAccepted = condition('Accepted', false, 'UnsupportedProtocol', 'HTTPS with TLS mode Passthrough is not supported', gen);
+    } else {
+      for (const ref of l.tls?.certificateRefs ?? []) {
+        const res = loadCertificate(idx, gw, ref);
+        if (res.ok) d.certificates.push({ ...res.cert, listenerHostnames: [l.hostname?.toLowerCase() ?? ''] });
+        else d.refProblems.push(res);
+      }
+      if (d.certificates.length === 0) d.notAccepted = condition('Accepted', false, 'Invalid', 'no usable certificate', gen);
+    }
+  }
+  const invalidKinds = (kinds ?? []).filter((k) => !supported || !isHTTPRoute(k));
+  if (invalidKinds.length > 0) {
+    d.refProblems.push({ reason: 'InvalidRouteKinds', message: `route kinds ${invalidKinds.map((k) => k.kind).join(', ')} are not supported on ${l.protocol}` });
+  }
+  return d;
+}
+
 export function translateGateways(idx: ResourceIndex): GatewayResult {
   const statuses: ResourceStatus[] = [];
   const listeners: ListenerInfo[] = [];
@@ -84,69 +133,69 @@ export function translateGateways(idx: ResourceIndex): GatewayResult {
     const gc = idx.gatewayClasses.get(gw.spec.gatewayClassName);
     if (!gc || gc.spec.controllerName !== CONTROLLER_NAME) continue;
     ownGateways.add(gw);
+    const drafts = gw.spec.listeners.map((l) => draftListener(idx, gw, l, gen));
+
+    // Within one Gateway no listener wins a conflict: the spec requires all indistinct listeners
+    // to be left out, so every listener on a port with two protocols, or sharing a hostname on a
+    // port, is Conflicted.
+    const served = drafts.filter((d) => d.supported);
+    for (const d of served) {
+      const l = d.listener;
+      const samePort = served.filter((o) => o !== d && o.listener.port === l.port);
+      const other = samePort.find((o) => o.protocol !== d.protocol);
+      if (other) {
+        d.conflict = condition('Conflicted', true, 'ProtocolConflict', `listener ${other.listener.name} uses port ${l.port} with protocol ${other.listener.protocol}`, gen);
+      } else if (samePort.some((o) => (o.listener.hostname ?? '') === (l.hostname ?? ''))) {
+        d.conflict = condition('Conflicted', true, 'HostnameConflict', `another listener on port ${l.port} has hostname "${l.hostname ?? ''}"`, gen);
+      }
+    }
+    // Across Gateways, which share windrose's ports, the older Gateway keeps what it serves.
+    for (const d of served) {
+      if (d.conflict || d.notAccepted) continue;
+      const l = d.listener;
+      const owner = portProtocol.get(l.port);
+      if (owner !== undefined && owner !== d.protocol) {
+        d.conflict = condition('Conflicted', true, 'ProtocolConflict', `port ${l.port} already serves ${owner}`, gen);
+      } else if (seenHostOnPort.has(`${l.port}|${l.hostname ?? ''}`)) {
+        d.conflict = condition('Conflicted', true, 'HostnameConflict', `another listener on port ${l.port} has hostname "${l.hostname ?? ''}"`, gen);
+      }
+    }
+    for (const d of served) {
+      if (d.conflict || d.notAccepted) continue;
+      portProtocol.set(d.listener.port, d.protocol);
+      seenHostOnPort.add(`${d.listener.port}|${d.listener.hostname ?? ''}`);
+    }
+
     const listenerStatuses: ListenerStatus[] = [];
     const infos: ListenerInfo[] = [];
-    for (const l of gw.spec.listeners) {
-      const conds: Condition[] = [];
-      let usable = true;
-      let certificates: Certificate[] = [];
-      const supported = l.protocol === 'HTTP' || l.protocol === 'HTTPS';
-      if (!supported) {
-        usable = false;
-        conds.push(condition('Accepted', false, 'UnsupportedProtocol', `protocol ${l.protocol} is not supported; use HTTP or HTTPS`, gen));
-      }
-      if (supported && l.protocol === 'HTTPS') {
-        if (l.tls?.mode === 'Passthrough') {
-          usable = false;
-          conds.push(condition('Accepted', false, 'UnsupportedProtocol', 'HTTPS with TLS mode Passthrough is not supported', gen));
-        } else {
-          const refErrors: { reason: string; message: string }[] = [];
-          for (const ref of l.tls?.certificateRefs ?? []) {
-            const res = loadCertificate(idx, gw, ref);
-            if (res.ok) certificates.push({ ...res.cert, listenerHostnames: [l.hostname?.toLowerCase() ?? ''] });
-            else refErrors.push(res);
-          }
-          if (refErrors.length > 0) conds.push(condition('ResolvedRefs', false, refErrors[0].reason, refErrors.map((e) => e.message).join('; '), gen));
-          if (certificates.length === 0) usable = false;
-        }
-      }
-      const kinds = l.allowedRoutes?.kinds;
-      const invalidKinds = (kinds ?? []).filter((k) => (k.group ?? GATEWAY_GROUP) !== GATEWAY_GROUP || k.kind !== 'HTTPRoute');
-      if (invalidKinds.length > 0) {
-        conds.push(condition('ResolvedRefs', false, 'InvalidRouteKinds', `route kinds ${invalidKinds.map((k) => k.kind).join(', ')} are not supported on ${l.protocol}`, gen));
-      }
-      if (supported && usable) {
-        const owner = portProtocol.get(l.port);
-        const hostKey = `${l.port}|${l.hostname ?? ''}`;
-        if (owner !== undefined && owner !== l.protocol) {
-          usable = false;
-          conds.push(condition('Conflicted', true, 'ProtocolConflict', `port ${l.port} already serves ${owner}`, gen));
-        } else if (seenHostOnPort.has(hostKey)) {
-          usable = false;
-          conds.push(condition('Conflicted', true, 'HostnameConflict', `another listener on port ${l.port} has hostname "${l.hostname ?? ''}"`, gen));
-        } else {
-          portProtocol.set(l.port, l.protocol);
-          seenHostOnPort.add(hostKey);
-        }
-      }
-      if (!conds.some((c) => c.type === 'Accepted')) conds.push(condition('Accepted', usable, usable ? 'Accepted' : 'Invalid', usable ? 'listener accepted' : 'listener cannot be served', gen));
-      if (!conds.some((c) => c.type === 'ResolvedRefs')) conds.push(condition('ResolvedRefs', true, 'ResolvedRefs', 'all references resolved', gen));
-      if (!conds.some((c) => c.type === 'Conflicted')) conds.push(condition('Conflicted', false, 'NoConflicts', 'no conflicts', gen));
-      conds.push(condition('Programmed', usable, usable ? 'Programmed' : 'Invalid', usable ? `serving on port ${l.port}` : 'not serving', gen));
-      const info: ListenerInfo = {
+    for (const d of drafts) {
+      const l = d.listener;
+      const usable = !d.notAccepted && !d.conflict;
+      const conds: Condition[] = [
+        d.notAccepted ?? condition('Accepted', usable, usable ? 'Accepted' : 'Invalid', usable ? 'listener accepted' : 'listener conflicts with another', gen),
+        // One ResolvedRefs condition, however many references failed: conditions are keyed by type.
+        d.refProblems.length > 0
+          ? condition('ResolvedRefs', false, d.refProblems[0].reason, d.refProblems.map((e) => e.message).join('; '), gen)
+          : condition('ResolvedRefs', true, 'ResolvedRefs', 'all references resolved', gen),
+        d.conflict ?? condition('Conflicted', false, 'NoConflicts', 'no conflicts', gen),
+        condition('Programmed', usable, usable ? 'Programmed' : 'Invalid', usable ? `serving on port ${l.port}` : 'not serving', gen),
+      ];
+      infos.push({
         gateway: gw, listener: l, id: `${nsOf(gw)}/${gw.metadata.name}/${l.name}`,
-        protocol: l.protocol === 'HTTPS' ? 'HTTPS' : 'HTTP', certificates, usable, attachedRoutes: 0,
-      };
-      infos.push(info);
-      listenerStatuses.push({ name: l.name, attachedRoutes: 0, supportedKinds: HTTP_KINDS, conditions: conds });
-      certificates = [];
+        protocol: d.protocol === 'HTTPS' ? 'HTTPS' : 'HTTP', certificates: d.certificates, usable,
+        acceptsHTTPRoutes: d.supportedKinds.length > 0, attachedRoutes: 0,
+      });
+      listenerStatuses.push({ name: l.name, attachedRoutes: 0, supportedKinds: d.supportedKinds, conditions: conds });
     }
     listeners.push(...infos);
     const anyUsable = infos.some((i) => i.usable);
+    const allUsable = infos.every((i) => i.usable);
+    // ListenersNotValid whenever a listener is left out: with Accepted True while others serve,
+    // False when none does.
     statuses.push({
       kind: 'Gateway', namespace: nsOf(gw), name: gw.metadata.name,
       conditions: [
-        condition('Accepted', true, anyUsable ? 'Accepted' : 'ListenersNotValid', anyUsable ? 'gateway accepted' : 'no listener can be served', gen),
+        condition('Accepted', anyUsable, allUsable ? 'Accepted' : 'ListenersNotValid', allUsable ? 'gateway accepted' : anyUsable ? 'some listeners cannot be served' : 'no listener can be served', gen),
         condition('Programmed', anyUsable, anyUsable ? 'Programmed' : 'Invalid', anyUsable ? 'gateway serving' : 'no listener is serving', gen),
       ],
       listeners: listenerStatuses,

@@ -25,8 +25,7 @@ export interface RouteResult {
 interface RefProblem { reason: string; message: string }
 
 function listenerAllows(idx: ResourceIndex, l: ListenerInfo, route: HTTPRoute): boolean {
-  const kinds = l.listener.allowedRoutes?.kinds;
-  if (kinds && kinds.length > 0 && !kinds.some((k) => (k.group ?? GATEWAY_GROUP) === GATEWAY_GROUP && k.kind === 'HTTPRoute')) return false;
+  if (!l.acceptsHTTPRoutes) return false;
   const from = l.listener.allowedRoutes?.namespaces?.from ?? 'Same';
   if (from === 'All') return true;
   if (from === 'Same') return nsOf(l.gateway) === nsOf(route);
@@ -119,22 +118,27 @@ export function translateRoutes(
       let accepted = 0;
       let reason = 'NotAllowedByListeners';
       for (const l of candidates) {
-        if (!l.usable || !listenerAllows(idx, l, route)) continue;
+        // Attachment depends only on allowedRoutes and the parentRef (and the hostnames meeting):
+        // a route attaches to, and is counted by, a listener that is not served too.
+        if (!listenerAllows(idx, l, route)) continue;
         const hostnames = intersectHostnames(l.listener.hostname, route.spec.hostnames);
         if (hostnames.length === 0) { reason = 'NoMatchingListenerHostname'; continue; }
         accepted++;
         l.attachedRoutes++;
         const settings = policies.effective(l, route);
+        // Rules on a listener that is not served are still compiled, for their references' status,
+        // but into a registry of their own so the snapshot holds no cluster that nothing uses.
+        const registry = l.usable ? clusters : new ClusterRegistry();
         const list = entries.get(l.id) ?? [];
         (route.spec.rules ?? [{}]).forEach((rule, ruleIndex) => {
-          const target = compileRule(idx, route, rule, ruleIndex, l, clusters, settings, problems);
+          const target = compileRule(idx, route, rule, ruleIndex, l, registry, settings, problems);
           const matches = rule.matches && rule.matches.length > 0 ? rule.matches : [{ path: { type: 'PathPrefix' as const, value: '/' } }];
           matches.forEach((match, matchIndex) => list.push({
             hostnames, match, ruleIndex, matchIndex, target,
             route: { namespace: nsOf(route), name: route.metadata.name, creationTimestamp: route.metadata.creationTimestamp },
           }));
         });
-        entries.set(l.id, list);
+        if (l.usable) entries.set(l.id, list);
       }
       const conds: Condition[] = [
         accepted > 0 ? condition('Accepted', true, 'Accepted', `attached to ${accepted} listener(s)`, gen)

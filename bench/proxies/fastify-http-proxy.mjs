@@ -1,0 +1,35 @@
+// Reference proxy: fastify 5 + @fastify/http-proxy (undici-based, default options).
+// Usage: node bench/proxies/fastify-http-proxy.mjs <listenPort> <upstreamPort>
+import fs from 'node:fs';
+import Fastify from 'fastify';
+import fastifyHttpProxy from '@fastify/http-proxy';
+
+const [port, upstreamPort] = process.argv.slice(2, 4).map(Number);
+if (!Number.isInteger(port) || !Number.isInteger(upstreamPort)) {
+  console.error('usage: node bench/proxies/fastify-http-proxy.mjs <listenPort> <upstreamPort>');
+  process.exit(2);
+}
+
+const app = Fastify({ logger: false });
+await app.register(fastifyHttpProxy, { upstream: `http://127.0.0.1:${upstreamPort}` });
+await app.listen({ host: '127.0.0.1', port });
+process.stdout.write(`listening ${port}\n`);
+
+exitWhenParentGoes();
+process.on('SIGTERM', () => app.close().finally(() => process.exit(0)));
+
+// The harness gives us a stdin pipe that closes when it goes away (even on
+// SIGKILL): exit then. Not when stdin is a terminal or /dev/null (manual runs).
+function exitWhenParentGoes() {
+  let isPipe = false;
+  try {
+    const st = fs.fstatSync(0);
+    isPipe = st.isFIFO() || st.isSocket();
+  } catch {
+    // no stdin
+  }
+  if (!isPipe) return;
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.on('error', () => process.exit(0));
+  process.stdin.resume();
+}

@@ -1,0 +1,314 @@
+//! Fixture tests for the translator: YAML in, expected model out.
+//!
+//! Each testdata/<case>.yaml holds the resources of one scenario; testdata/<case>.expected.json
+//! holds what translate() must make of them, as plain data:
+//!   probes    requests sent to one port's route table, and the rule each must reach (or null)
+//!   ports     per port: protocol, listeners, certificates and the number of route entries
+//!   clusters  every cluster: name, endpoints and connection settings
+//!   statuses  every status written: kind, namespace/name and each condition's type, status, reason
+//! The route table is compared by behaviour (probes) rather than by structure, so the router may
+//! change its internals without these files changing.
+//!
+//! After a deliberate change to the translator, `WINDROSE_UPDATE_FIXTURES=1 node --import tsx --test
+//! src/config/translate/translate.test.ts` rewrites the expected files (keeping each probe's request
+//! and "why"); review the diff as you would a code change, since it is the specification.
+
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { ProxyRequest } from '../../dataplane/filters/filter.js';
+import type { RequestView } from '../../dataplane/router/table.js';
+import { parseConfigText } from '../load.js';
+import type { Cluster, RuleTarget, WeightedCluster } from '../model.js';
+import { formatConfigError } from '../resources.js';
+import type { Condition, ResourceStatus, RouteParentStatus } from '../status.js';
+import { translate, type Translation } from './index.js';
+
+const testdata = join(dirname(fileURLToPath(import.meta.url)), 'testdata');
+const UPDATE = process.env.WINDROSE_UPDATE_FIXTURES === '1';
+
+// ---- the fixture file format -----------------------------------------------------------
+
+interface ProbeRequest {
+  readonly host: string;
+  readonly method?: string;
+  readonly path?: string;
+  readonly query?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+interface BackendSummary {
+  readonly weight: number;
+  /** The cluster's label (see clusterLabels), or null when the backendRef did not resolve. */
+  readonly cluster: string | null;
+  readonly unresolved?: string;
+  readonly filters?: readonly string[];
+}
+
+interface MatchSummary {
+  readonly route: string;
+  readonly rule: number;
+  readonly listener: string;
+  readonly backends: readonly BackendSummary[];
+  readonly totalWeight: number;
+  readonly filters?: readonly string[];
+  readonly timeouts?: { readonly requestMs: number; readonly backendRequestMs: number };
+}
+
+interface Probe {
+  /** What the probe demonstrates; kept as documentation, never compared. */
+  readonly why?: string;
+  readonly port: number;
+  readonly request: ProbeRequest;
+  /** null: the port exists but no route answers (the data plane's 404). */
+  readonly expect: MatchSummary | null | 'no such port';
+}
+
+interface ClusterSummary {
+  readonly name: string;
+  readonly endpoints: readonly string[];
+  readonly settings: string;
+}
+
+interface PortSummary {
+  readonly port: number;
+  readonly protocol: string;
+  readonly listeners: readonly string[];
+  readonly certificates: readonly { readonly name: string; readonly dnsNames: readonly string[]; readonly listenerHostnames: readonly string[] }[];
+  readonly routeEntries: number;
+}
+
+interface ParentSummary {
+  readonly ref: string;
+  readonly conditions: readonly string[];
+}
+
+interface StatusSummary {
+  readonly kind: string;
+  readonly name: string;
+  readonly conditions?: readonly string[];
+  readonly listeners?: readonly { readonly name: string; readonly attachedRoutes: number; readonly supportedKinds: readonly string[]; readonly conditions: readonly string[] }[];
+  readonly parents?: readonly ParentSummary[];
+  readonly ancestors?: readonly ParentSummary[];
+}
+
+interface Expected {
+  readonly probes: readonly Probe[];
+  readonly ports: readonly PortSummary[];
+  readonly clusters: readonly ClusterSummary[];
+  readonly statuses: readonly StatusSummary[];
+}
+
+// ---- summarising a translation ---------------------------------------------------------
+
+/** "Accepted True Accepted", with "@3" when the condition carries an observedGeneration. */
+const conditionText = (c: Condition): string =>
+  `${c.type} ${c.status} ${c.reason}${c.observedGeneration !== undefined ? ` @${c.observedGeneration}` : ''}`;
+
+function parentRefText(r: RouteParentStatus['parentRef']): string {
+  const kind = r.kind && r.kind !== 'Gateway' ? `${r.kind} ` : '';
+  return `${kind}${r.namespace ? `${r.namespace}/` : ''}${r.name}${r.sectionName ? `#${r.sectionName}` : ''}${r.port ? `:${r.port}` : ''}`;
+}
+
+/** Conditions form a map keyed by type, so their order carries no meaning: they are compared sorted. */
+const conditionsText = (list: readonly Condition[]): string[] => list.map(conditionText).sort();
+
+/** Every condition list in a status, each named for assertion messages. */
+function conditionLists(s: ResourceStatus): [string, readonly Condition[]][] {
+  const name = `${s.kind} ${s.namespace ? `${s.namespace}/` : ''}${s.name}`;
+  return [
+    ...(s.conditions ? [[name, s.conditions] as [string, readonly Condition[]]] : []),
+    ...(s.listeners ?? []).map((l): [string, readonly Condition[]] => [`${name} listener ${l.name}`, l.conditions]),
+    ...[...(s.parents ?? []), ...(s.ancestors ?? [])].map((p): [string, readonly Condition[]] => [`${name} parent ${parentRefText(p.parentRef)}`, p.conditions]),
+  ];
+}
+
+function summariseStatus(s: ResourceStatus): StatusSummary {
+  const parents = (list: readonly RouteParentStatus[]) => list.map((p) => ({ ref: parentRefText(p.parentRef), conditions: conditionsText(p.conditions) }));
+  return {
+    kind: s.kind,
+    name: s.namespace ? `${s.namespace}/${s.name}` : s.name,
+    ...(s.conditions ? { conditions: conditionsText(s.conditions) } : {}),
+    ...(s.listeners
+      ? {
+          listeners: s.listeners.map((l) => ({
+            name: l.name,
+            attachedRoutes: l.attachedRoutes,
+            supportedKinds: l.supportedKinds.map((k) => `${k.group}/${k.kind}`),
+            conditions: conditionsText(l.conditions),
+          })),
+        }
+      : {}),
+    ...(s.parents ? { parents: parents(s.parents) } : {}),
+    ...(s.ancestors ? { ancestors: parents(s.ancestors) } : {}),
+  };
+}
+
+/**
+ * Clusters are named after their backend, but one backend yields several clusters when policies
+ * give it different settings; those get "#1", "#2"... in snapshot order so probes can tell them apart.
+ */
+function clusterLabels(clusters: readonly Cluster[]): Map<Cluster, string> {
+  const counts = new Map<string, number>();
+  for (const c of clusters) counts.set(c.name, (counts.get(c.name) ?? 0) + 1);
+  const seen = new Map<string, number>();
+  return new Map(
+    clusters.map((c) => {
+      const n = (seen.get(c.name) ?? 0) + 1;
+      seen.set(c.name, n);
+      return [c, counts.get(c.name) === 1 ? c.name : `${c.name} #${n}`];
+    }),
+  );
+}
+
+function settingsText(c: Cluster): string {
+  const s = c.settings;
+  return `${s.protocol} connect=${s.connectTimeoutMs}ms idle=${s.idleTimeoutMs}ms h1conns=${s.http1MaxConnections} h2streams=${s.http2MaxConcurrentStreams}`;
+}
+
+/** Which clusters a RequestMirror filter copies to, found by running it on a bare request. */
+function mirroredTo(filter: RuleTarget['filters'][number]): Cluster[] {
+  const req = { mirrors: undefined } as unknown as ProxyRequest;
+  void filter.onRequest?.(req);
+  return req.mirrors ?? [];
+}
+
+class Summariser {
+  /** Every cluster a probed target referred to, to check it is one of the snapshot's. */
+  readonly referenced = new Set<Cluster>();
+  private readonly labels: Map<Cluster, string>;
+
+  constructor(private readonly translation: Translation) {
+    this.labels = clusterLabels(translation.clusters);
+  }
+
+  label(c: Cluster): string {
+    this.referenced.add(c);
+    return this.labels.get(c) ?? `unregistered ${c.name}`;
+  }
+
+  filters(list: RuleTarget['filters']): string[] {
+    return list.map((f) => (f.name === 'RequestMirror' ? `RequestMirror -> ${mirroredTo(f).map((c) => this.label(c)).join(', ')}` : f.name));
+  }
+
+  backend(b: WeightedCluster): BackendSummary {
+    return {
+      weight: b.weight,
+      cluster: b.cluster ? this.label(b.cluster) : null,
+      ...(b.unresolvedReason !== undefined ? { unresolved: b.unresolvedReason } : {}),
+      ...(b.filters.length > 0 ? { filters: this.filters(b.filters) } : {}),
+    };
+  }
+
+  probe(p: Probe): Probe['expect'] {
+    const port = this.translation.ports.find((x) => x.port === p.port);
+    if (!port) return 'no such port';
+    const headers = new Map(Object.entries(p.request.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    const view: RequestView = {
+      host: p.request.host,
+      method: p.request.method ?? 'GET',
+      path: p.request.path ?? '/',
+      query: p.request.query ?? '',
+      header: (name) => headers.get(name),
+    };
+    const got = port.routes.match(view);
+    if (!got) return null;
+    const t = got.target;
+    return {
+      route: t.routeName,
+      rule: t.ruleIndex,
+      listener: t.listenerName,
+      backends: t.backends.map((b) => this.backend(b)),
+      totalWeight: t.totalWeight,
+      ...(t.filters.length > 0 ? { filters: this.filters(t.filters) } : {}),
+      ...(t.timeouts.requestMs !== 0 || t.timeouts.backendRequestMs !== 0 ? { timeouts: { ...t.timeouts } } : {}),
+    };
+  }
+
+  summary(probes: readonly Probe[]): Expected {
+    const tr = this.translation;
+    return {
+      probes: probes.map((p) => ({ ...(p.why !== undefined ? { why: p.why } : {}), port: p.port, request: p.request, expect: this.probe(p) })),
+      ports: tr.ports.map((p) => ({
+        port: p.port,
+        protocol: p.protocol,
+        listeners: [...p.listeners],
+        certificates: p.certificates.map((c) => ({ name: c.name, dnsNames: [...c.dnsNames], listenerHostnames: [...c.listenerHostnames] })),
+        routeEntries: p.routes.size,
+      })),
+      clusters: tr.clusters.map((c) => ({
+        name: this.labels.get(c) ?? c.name,
+        endpoints: c.endpoints.map((e) => `${e.host}:${e.port}${e.zone ? ` zone=${e.zone}` : ''}`),
+        settings: settingsText(c),
+      })),
+      statuses: tr.statuses.map(summariseStatus),
+    };
+  }
+}
+
+/** JSON with every array or object that fits on one line written on one, so the files read easily. */
+function formatJson(value: unknown, indent: string): string {
+  const flat = JSON.stringify(value);
+  if (value === null || typeof value !== 'object' || indent.length + flat.length <= 110) return flat;
+  const inner = `${indent}  `;
+  if (Array.isArray(value)) return `[\n${value.map((v) => inner + formatJson(v, inner)).join(',\n')}\n${indent}]`;
+  const fields = Object.entries(value).map(([k, v]) => `${inner}${JSON.stringify(k)}: ${formatJson(v, inner)}`);
+  return `{\n${fields.join(',\n')}\n${indent}}`;
+}
+
+// ---- running the fixtures --------------------------------------------------------------
+
+function runFixture(name: string): void {
+  const yamlFile = join(testdata, `${name}.yaml`);
+  const expectedFile = join(testdata, `${name}.expected.json`);
+  const loaded = parseConfigText(readFileSync(yamlFile, 'utf8'), `${name}.yaml`);
+  // A fixture that does not load cleanly would test the loader's recovery, not the translator.
+  assert.deepEqual(loaded.errors.map(formatConfigError), [], 'fixture has config errors');
+  assert.deepEqual(loaded.warnings.map(formatConfigError), [], 'fixture has config warnings');
+
+  const expected = JSON.parse(readFileSync(expectedFile, 'utf8')) as Expected;
+  const translation = translate(loaded.resources);
+  const summariser = new Summariser(translation);
+  const actual = summariser.summary(expected.probes);
+
+  // Invariants that hold for every scenario, whatever the expected file says.
+  const keys = translation.clusters.map((c) => c.key);
+  assert.equal(new Set(keys).size, keys.length, 'cluster keys are unique: equal endpoints and settings share one cluster');
+  for (const status of translation.statuses) {
+    for (const [where, list] of conditionLists(status)) {
+      // Kubernetes keeps one condition per type; a second one of the same type would be lost.
+      const types = list.map((c) => c.type);
+      assert.equal(new Set(types).size, types.length, `${where} has one condition per type: ${types.join(', ')}`);
+    }
+  }
+  for (const c of summariser.referenced) assert.ok(translation.clusters.includes(c), `route targets use the snapshot's own cluster objects (${c.name})`);
+  // translate() is a pure function: the same resources give the same result again (nothing
+  // such as attachedRoutes counters leaks from one call into the next).
+  assert.deepEqual(new Summariser(translate(loaded.resources)).summary(expected.probes), actual, 'a second translation of the same resources differs');
+
+  if (UPDATE) {
+    writeFileSync(expectedFile, `${formatJson(actual, '')}\n`);
+    return;
+  }
+  // Compared part by part so a failure names the part that differs.
+  expected.probes.forEach((p, i) => {
+    assert.deepEqual(actual.probes[i].expect, p.expect, `probe ${i} (${p.request.method ?? 'GET'} ${p.request.host}${p.request.path ?? '/'} on port ${p.port})${p.why ? `: ${p.why}` : ''}`);
+  });
+  assert.deepEqual(actual.ports, expected.ports, 'ports');
+  assert.deepEqual(actual.clusters, expected.clusters, 'clusters');
+  assert.deepEqual(actual.statuses, expected.statuses, 'statuses');
+}
+
+const fixtures = readdirSync(testdata)
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => f.slice(0, -'.yaml'.length))
+  .sort();
+
+describe('translator fixtures', () => {
+  test('there are fixtures to run', () => {
+    assert.ok(fixtures.length > 0, `no fixtures in ${testdata}`);
+  });
+  for (const name of fixtures) test(name, () => runFixture(name));
+});
