@@ -12,7 +12,7 @@ import type { ErrorCode } from '../errors.js';
 import { recordRouted, recordUnrouted } from '../telemetry/metrics.js';
 import { runRequestFilters, runResponseFilters } from './chain.js';
 import type { FilterOutcome, ProxyRequest, ProxyResponseHead } from './filters/filter.js';
-import { readRequestHeaders, readResponseHeaders } from './request-headers.js';
+import { http1HeadProblem, readRequestHeaders, readResponseHeaders } from './request-headers.js';
 import { sendError, sendLocal } from './respond.js';
 import type { UpstreamPools } from './upstream/pools.js';
 
@@ -38,6 +38,7 @@ export interface PortState {
 }
 
 const MIRROR_BUFFER_LIMIT = 1024 * 1024;
+const CLOSE: readonly (readonly [string, string])[] = [['connection', 'close']];
 
 class UpstreamError extends Error {
   constructor(readonly code: ErrorCode, message: string) {
@@ -64,6 +65,8 @@ function chooseBackend(target: RuleTarget): number {
 
 function classifyUpstreamError(err: Error & { code?: string }): UpstreamError {
   if (err instanceof UpstreamError) return err;
+  // undici's HTTPParserError carries no code (its lookup of llhttp's error name yields undefined), only its name.
+  if (err.name === 'HTTPParserError') return new UpstreamError('upstream_bad_response', 'the backend answered with invalid HTTP');
   switch (err.code) {
     case 'ECONNREFUSED': case 'EHOSTUNREACH': case 'ENETUNREACH': case 'ENOTFOUND': case 'EAI_AGAIN':
       return new UpstreamError('upstream_connect_failed', 'the backend refused or could not be reached');
@@ -71,7 +74,7 @@ function classifyUpstreamError(err: Error & { code?: string }): UpstreamError {
       return new UpstreamError('upstream_connect_failed', 'connecting to the backend timed out');
     case 'UND_ERR_HEADERS_TIMEOUT':
       return new UpstreamError('upstream_timeout', 'the backend did not send a response head in time');
-    case 'HPE_INVALID_CONSTANT': case 'HPE_INVALID_HEADER_TOKEN': case 'HPE_INVALID_STATUS': case 'HPE_INVALID_CHUNK_SIZE': case 'UND_ERR_INVALID_ARG':
+    case 'HPE_INVALID_CONSTANT': case 'HPE_INVALID_HEADER_TOKEN': case 'HPE_INVALID_STATUS': case 'HPE_INVALID_CHUNK_SIZE': case 'UND_ERR_INVALID_ARG': case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
       return new UpstreamError('upstream_bad_response', 'the backend answered with invalid HTTP');
     default:
       return new UpstreamError('upstream_reset', 'the backend closed the connection before answering');
@@ -104,8 +107,12 @@ export class RequestHandler {
     const query = q < 0 ? '' : url.slice(q + 1);
     const method = req.method ?? 'GET';
 
-    if (path.charCodeAt(0) !== 47 /* '/' */) {
-      const status = sendError(res, 'bad_request', 'the request target must be an absolute path', requestId);
+    // The HTTP/2 server has validated its heads already; an HTTP/1 head needs the checks llhttp leaves out.
+    const problem = path.charCodeAt(0) !== 47 /* '/' */ ? 'the request target must be an absolute path'
+      : 'stream' in req ? undefined : http1HeadProblem(req.httpVersionMajor, req.httpVersionMinor, down);
+    if (problem !== undefined) {
+      // After a head this wrong, nothing later on the same connection can be trusted to be framed as the client meant.
+      const status = sendError(res, 'bad_request', problem, requestId, CLOSE);
       recordUnrouted(port.listeners[0] ?? '', status, (performance.now() - started) / 1000);
       return;
     }

@@ -13,6 +13,8 @@ export interface DownstreamHeaders {
   readonly forwardedFor: string | undefined;
   /** The client asked for trailers (gRPC sends "te: trailers"); forwarded upstream as such. */
   readonly teTrailers: boolean;
+  /** How many Host header fields the head carried (pseudo-header :authority not counted). */
+  readonly hostFields: number;
 }
 
 export function readRequestHeaders(rawHeaders: readonly string[]): DownstreamHeaders {
@@ -22,6 +24,7 @@ export function readRequestHeaders(rawHeaders: readonly string[]): DownstreamHea
   let forwardedFor: string | undefined;
   let connection: string | undefined;
   let teTrailers = false;
+  let hostFields = 0;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const raw = rawHeaders[i];
     if (raw.charCodeAt(0) === 58 /* ':' */) {
@@ -36,7 +39,7 @@ export function readRequestHeaders(rawHeaders: readonly string[]): DownstreamHea
       continue;
     }
     switch (name) {
-      case 'host': if (host === '') host = value; break;
+      case 'host': hostFields++; if (host === '') host = value; break;
       case 'x-request-id': requestId = value; break;
       case 'x-forwarded-for': forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`; continue;
     }
@@ -49,7 +52,20 @@ export function readRequestHeaders(rawHeaders: readonly string[]): DownstreamHea
       if (t !== '' && t !== 'close' && t !== 'keep-alive' && t !== 'upgrade') headers.remove(t);
     }
   }
-  return { headers, host, requestId, forwardedFor, teTrailers };
+  return { headers, host, requestId, forwardedFor, teTrailers, hostFields };
+}
+
+/**
+ * Why an HTTP/1.x request that Node's parser accepted must still be refused with 400, or undefined.
+ * llhttp takes "HTTP/2.0" and HTTP/0.9 request lines on a cleartext port; windrose speaks only 1.0 and 1.1 there.
+ * RFC 9112 §3.2: a request with several Host fields, or an HTTP/1.1 request with none, is answered 400,
+ * so that windrose and the backend can never disagree on which host was meant.
+ */
+export function http1HeadProblem(major: number, minor: number, down: DownstreamHeaders): string | undefined {
+  if (major !== 1 || minor > 1) return `HTTP/${major}.${minor} is not supported on this connection`;
+  if (down.hostFields > 1) return 'the request has more than one Host header';
+  if (down.hostFields === 0 && minor === 1) return 'an HTTP/1.1 request must have a Host header';
+  return undefined;
 }
 
 const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);

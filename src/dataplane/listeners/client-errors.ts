@@ -1,7 +1,9 @@
 //! Answers requests Node's HTTP/1.1 parser rejects (bad framing, invalid characters, oversized heads)
-//! with a JSON error on the raw socket, then closes it: such a request is never forwarded.
+//! with a JSON error on the raw socket, after the answers to any pipelined requests before it, then
+//! closes it: such a request is never forwarded.
 
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ERRORS, errorBody, type ErrorCode } from '../../errors.js';
 
@@ -20,12 +22,46 @@ const MESSAGES: Partial<Record<ErrorCode, string>> = {
   bad_request: 'the request is malformed',
 };
 
+/** What Node's HTTP/1 server keeps on each socket: the response being written and the parser with its latest request. */
+type ServerSocket = Duplex & {
+  _httpMessage?: (ServerResponse & { req?: IncomingMessage }) | null;
+  parser?: { incoming?: IncomingMessage | null } | null;
+};
+
+/** llhttp repeats its error for every later packet on a broken connection; one answer is enough. */
+const answered = new WeakSet<Duplex>();
+
 export function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (answered.has(socket)) return;
+  answered.add(socket);
   const code = codeFor(err);
   if (code === undefined || !socket.writable) {
     socket.destroy();
     return;
   }
+  const s = socket as ServerSocket;
+  // The request whose body broke the parser, if the error came after its head; it can never complete.
+  const latest = s.parser?.incoming;
+  const broken = latest && !latest.complete ? latest : undefined;
+  // Pipelined requests before the bad one were forwarded and deserve their answers, in order; the refusal goes last.
+  const next = (): void => {
+    if (socket.destroyed) return;
+    const inFlight = s._httpMessage;
+    if (!inFlight) return refuse(socket, code);
+    if (inFlight.req === broken) {
+      // Its response may already be streaming (the backend answered early): a 400 would then land inside
+      // that response's body, so the only honest signal left is to cut the connection.
+      if (inFlight.headersSent) socket.destroy();
+      else refuse(socket, code);
+      return;
+    }
+    // Node hands the socket to the next queued response before a finished one emits 'close'.
+    inFlight.once('close', next);
+  };
+  next();
+}
+
+function refuse(socket: Duplex, code: ErrorCode): void {
   const requestId = randomUUID();
   const body = errorBody(code, MESSAGES[code] ?? ERRORS[code].meaning, requestId);
   const status = ERRORS[code].status;

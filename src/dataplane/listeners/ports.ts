@@ -115,7 +115,13 @@ export class Ports {
   private createCleartext(config: PortConfig): BoundPort {
     const state: PortState = { config, scheme: 'http' };
     const limits = config.limits;
-    const h1 = http.createServer({ maxHeaderSize: limits.maxHeaderBytes, keepAliveTimeout: limits.idleTimeoutMs, requestTimeout: 0, headersTimeout: 60_000 }, this.onRequest(state));
+    // A request head must arrive within the idle timeout (slowloris); Node only checks on its interval, hence the short one.
+    // Host is checked by the proxy so that its absence gets the JSON error rather than Node's bare 400.
+    const headersTimeout = Math.min(limits.idleTimeoutMs, 60_000);
+    const h1 = http.createServer({
+      maxHeaderSize: limits.maxHeaderBytes, keepAliveTimeout: limits.idleTimeoutMs, requestTimeout: 0, headersTimeout,
+      connectionsCheckingInterval: Math.min(Math.max(headersTimeout / 4, 250), 30_000), requireHostHeader: false,
+    }, this.onRequest(state));
     h1.on('clientError', answerClientError);
     h1.on('upgrade', this.onUpgrade(state));
     const sessions = new Set<Http2Session>();
@@ -128,12 +134,22 @@ export class Ports {
     h1.removeAllListeners('connection');
     h1.on('connection', (socket: Socket) => {
       socket.setNoDelay(true);
+      // Until its first byte neither server watches the socket, so a client that connects and says nothing is closed here.
+      const idleMs = state.config.limits.idleTimeoutMs;
+      const onSilent = () => socket.destroy();
+      if (idleMs > 0) socket.setTimeout(idleMs, onSilent);
       socket.once('data', (chunk: Buffer) => {
+        socket.setTimeout(0);
+        socket.off('timeout', onSilent);
         socket.pause();
         socket.unshift(chunk);
+        // The HTTP/2 session drains the unshifted bytes itself when it takes over the socket; resuming the
+        // socket here would emit them as 'data' to no one and the session would miss the client preface.
         if (isH2Preface(chunk)) h2.emit('connection', socket);
-        else h1Connection.call(h1, socket);
-        socket.resume();
+        else {
+          h1Connection.call(h1, socket);
+          socket.resume();
+        }
       });
     });
     const server = h1 as unknown as net.Server;
