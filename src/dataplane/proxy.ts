@@ -21,7 +21,9 @@ export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
 /** What the proxy uses of Node's HTTP/1.1 and HTTP/2 compatibility responses; both accept flat header arrays. */
 export interface DownstreamResponse {
   readonly headersSent: boolean;
+  statusCode: number;
   writeHead(status: number, headers: string[]): unknown;
+  setHeader(name: string, value: string | string[]): unknown;
   write(chunk: Buffer): boolean;
   end(body?: string): unknown;
   addTrailers(trailers: Record<string, string>): void;
@@ -40,6 +42,15 @@ export interface PortState {
 const MIRROR_BUFFER_LIMIT = 1024 * 1024;
 const CLOSE: readonly (readonly [string, string])[] = [['connection', 'close']];
 
+/** A mirror's answer is read and dropped; its failures are nobody's business but the mirror's. */
+const DISCARD: Dispatcher.DispatchHandler = {
+  onRequestStart: () => undefined,
+  onResponseStart: () => undefined,
+  onResponseData: () => undefined,
+  onResponseEnd: () => undefined,
+  onResponseError: () => undefined,
+};
+
 class UpstreamError extends Error {
   constructor(readonly code: ErrorCode, message: string) {
     super(message);
@@ -52,7 +63,8 @@ function hasBody(req: DownstreamRequest): boolean {
   return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
 }
 
-function chooseBackend(target: RuleTarget): number {
+/** Index of a backend picked by weight, or -1 when the rule has none. */
+export function chooseBackend(target: RuleTarget): number {
   const backends = target.backends;
   if (backends.length <= 1) return backends.length - 1;
   let r = Math.random() * target.totalWeight;
@@ -197,14 +209,14 @@ export class RequestHandler {
     headers.set('x-forwarded-host', preq.authority);
     headers.set('x-request-id', requestId);
     if (teTrailers) headers.set('te', 'trailers');
-    if (cluster.settings.protocol !== 'h2c') headers.set('host', preq.authority);
-    else headers.remove('host');
+    // Over HTTP/2 undici sends the host header as :authority, so the backend sees the client's (or rewritten) host either way.
+    headers.set('host', preq.authority);
 
     const mirrors = preq.mirrors;
     if (mirrors !== undefined) body = this.mirror(mirrors, preq, body);
 
     const path = preq.query === '' ? preq.path : `${preq.path}?${preq.query}`;
-    const proxied = new ProxiedExchange(res, target, preq, started, this);
+    const proxied = new ProxiedExchange(res, target, preq, started, this, req.httpVersionMajor === 2);
     proxied.index = index;
     const timeouts = target.timeouts;
     if (timeouts.requestMs > 0) proxied.arm(timeouts.requestMs - (performance.now() - started), 'request_timeout', `the request did not complete within ${timeouts.requestMs}ms`);
@@ -240,9 +252,7 @@ export class RequestHandler {
       const picked = this.pools.pick(cluster);
       if (picked === undefined) return;
       const headers = [...preq.headers.raw];
-      picked.dispatcher
-        .request({ path, method: preq.method as Dispatcher.HttpMethod, headers, body: copies[i] })
-        .then((r) => r.body.dump(), () => undefined);
+      picked.dispatcher.dispatch({ path, method: preq.method as Dispatcher.HttpMethod, headers, body: copies[i] }, DISCARD);
     });
     return main;
   }
@@ -253,6 +263,15 @@ export class RequestHandler {
   }
 }
 
+/**
+ * undici's HTTP/2 client reports trailers as an object, which its handler adapter then parses as if it were
+ * a flat array, so `onResponseEnd` receives none; the object itself is left on the controller as rawTrailers.
+ */
+function upstreamTrailers(controller: Dispatcher.DispatchController, parsed: Record<string, string | string[] | undefined>): Record<string, string | string[] | undefined> {
+  const raw = controller.rawTrailers;
+  return raw !== null && raw !== undefined && !Array.isArray(raw) ? raw as Record<string, string | string[] | undefined> : parsed;
+}
+
 /** One request in flight to a backend: the undici dispatch handler that streams the response back. */
 class ProxiedExchange implements Dispatcher.DispatchHandler {
   index = -1;
@@ -261,6 +280,8 @@ class ProxiedExchange implements Dispatcher.DispatchHandler {
   private status = 0;
   private done = false;
   private onDrain: (() => void) | undefined;
+  /** A response head not yet written, see onResponseStart. */
+  private heldHead: string[] | undefined;
 
   constructor(
     private readonly res: DownstreamResponse,
@@ -268,6 +289,7 @@ class ProxiedExchange implements Dispatcher.DispatchHandler {
     private readonly preq: ProxyRequest,
     private readonly started: number,
     private readonly owner: RequestHandler,
+    private readonly http2: boolean,
   ) {
     res.on('close', () => {
       if (!this.done) this.abort(new UpstreamError('upstream_reset', 'the client went away'));
@@ -308,12 +330,23 @@ class ProxiedExchange implements Dispatcher.DispatchHandler {
     runResponseFilters(this.target.filters, head, this.preq);
     head.headers.set('x-request-id', this.preq.requestId);
     this.status = head.status;
-    this.res.writeHead(head.status, head.headers.raw);
     this.controller = controller;
+    // A gRPC head carrying grpc-status is a Trailers-Only response: its client needs it in a HEADERS frame that
+    // ends the stream, so the head waits to learn whether a body follows instead of going out on its own.
+    if (this.http2 && headers['grpc-status'] !== undefined) this.heldHead = head.headers.raw;
+    else this.res.writeHead(head.status, head.headers.raw);
+  }
+
+  private writeHeldHead(): void {
+    const raw = this.heldHead;
+    if (raw === undefined) return;
+    this.heldHead = undefined;
+    this.res.writeHead(this.status, raw);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.done) return;
+    this.writeHeldHead();
     if (!this.res.write(chunk)) {
       controller.pause();
       if (this.onDrain === undefined) {
@@ -323,10 +356,22 @@ class ProxiedExchange implements Dispatcher.DispatchHandler {
     }
   }
 
-  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: Record<string, string | string[] | undefined>): void {
+  onResponseEnd(controller: Dispatcher.DispatchController, parsed: Record<string, string | string[] | undefined>): void {
     if (this.done) return;
+    const trailers = upstreamTrailers(controller, parsed);
     let hasTrailers = false;
     for (const _ in trailers) { hasTrailers = true; break; }
+    if (this.heldHead !== undefined && !hasTrailers) {
+      // Headers set before end() go out with the end of the stream, in one HEADERS frame.
+      const byName = new Map<string, string[]>();
+      for (let i = 0; i < this.heldHead.length; i += 2) {
+        const name = this.heldHead[i].toLowerCase();
+        byName.set(name, [...(byName.get(name) ?? []), this.heldHead[i + 1]]);
+      }
+      this.heldHead = undefined;
+      this.res.statusCode = this.status;
+      for (const [name, values] of byName) this.res.setHeader(name, values.length === 1 ? values[0] : values);
+    } else this.writeHeldHead();
     if (hasTrailers) this.res.addTrailers(trailers as Record<string, string>);
     this.res.end();
     this.settle(this.status);

@@ -2,24 +2,36 @@
 //! carries the upgrade request and, once the backend switches protocols, bytes flow both ways untouched.
 
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ERRORS, errorBody, type ErrorCode } from '../errors.js';
 import { recordRouted, recordUnrouted } from '../telemetry/metrics.js';
 import { runRequestFilters } from './chain.js';
-import type { ProxyRequest } from './filters/filter.js';
-import type { PortState } from './proxy.js';
+import type { LocalResponse, ProxyRequest } from './filters/filter.js';
+import { chooseBackend, type PortState } from './proxy.js';
 import { readRequestHeaders } from './request-headers.js';
 import type { UpstreamPools } from './upstream/pools.js';
 
-function refuse(socket: Duplex, code: ErrorCode, message: string, requestId: string): number {
-  const status = ERRORS[code].status;
-  const body = errorBody(code, message, requestId);
+function answer(socket: Duplex, status: number, headers: readonly (readonly [string, string])[], body: string): number {
   if (socket.writable) {
-    socket.end(`HTTP/1.1 ${status} Error\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`);
+    const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}`, ...headers.map(([k, v]) => `${k}: ${v}`), 'connection: close'];
+    socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
   }
   return status;
+}
+
+function refuse(socket: Duplex, code: ErrorCode, message: string, requestId: string, extra: readonly (readonly [string, string])[] = []): number {
+  const body = errorBody(code, message, requestId);
+  return answer(socket, ERRORS[code].status, [
+    ['content-type', 'application/json'], ['content-length', String(Buffer.byteLength(body))], ['x-request-id', requestId], ...extra,
+  ], body);
+}
+
+/** A filter's own answer (a redirect, a denial) goes back as it would for any request, never as a bare 400. */
+function answerLocal(socket: Duplex, local: LocalResponse, requestId: string): number {
+  if (local.errorCode !== undefined) return refuse(socket, local.errorCode, local.message ?? ERRORS[local.errorCode].meaning, requestId, local.headers);
+  return answer(socket, local.status, [['x-request-id', requestId], ['content-length', '0'], ...(local.headers ?? [])], '');
 }
 
 export class UpgradeHandler {
@@ -47,18 +59,27 @@ export class UpgradeHandler {
       method: req.method ?? 'GET', path, query, authority: down.host, headers: down.headers, scheme: state.scheme,
       clientAddress: req.socket.remoteAddress ?? '', requestId, matchedPrefix: match.prefix, mirrors: undefined,
     };
-    Promise.resolve(runRequestFilters(target.filters, preq)).then((outcome) => {
-      if (outcome !== undefined) return done(-1, refuse(socket, outcome.errorCode ?? 'bad_request', outcome.message ?? 'the request was refused', requestId));
-      const index = target.backends.length === 1 ? 0 : Math.floor(Math.random() * target.backends.length);
-      const cluster = target.backends[index]?.cluster;
-      if (!cluster) return done(index, refuse(socket, 'backend_not_resolved', 'the backend of this route could not be resolved', requestId));
+    Promise.resolve(runRequestFilters(target.filters, preq)).then(async (outcome) => {
+      if (outcome !== undefined) return done(-1, answerLocal(socket, outcome, requestId));
+      // Upgrades split by the rule's weights like any other request.
+      const index = chooseBackend(target);
+      const backend = index < 0 ? undefined : target.backends[index];
+      const cluster = backend?.cluster;
+      if (!backend || !cluster) return done(index, refuse(socket, 'backend_not_resolved', 'the backend of this route could not be resolved', requestId));
+      if (backend.filters.length > 0) {
+        const more = await runRequestFilters(backend.filters, preq);
+        if (more !== undefined) return done(index, answerLocal(socket, more, requestId));
+      }
       if (cluster.settings.protocol === 'h2c') return done(index, refuse(socket, 'bad_request', 'this backend does not accept HTTP/1.1 upgrades', requestId));
+      // A client that left while filters ran has already fired 'close'; nothing would ever close the upstream side.
+      if (socket.destroyed) return;
       const picked = this.pools.pick(cluster);
       if (!picked) return done(index, refuse(socket, 'no_healthy_upstream', 'the backend has no endpoints', requestId));
       const headers = preq.headers;
       const client = preq.clientAddress;
       headers.set('x-forwarded-for', down.forwardedFor ? `${down.forwardedFor}, ${client}` : client);
       headers.set('x-forwarded-proto', state.scheme);
+      headers.set('x-forwarded-host', preq.authority);
       headers.set('x-request-id', requestId);
       headers.set('host', preq.authority);
       headers.set('connection', 'upgrade');
@@ -83,6 +104,6 @@ export class UpgradeHandler {
       });
       socket.on('close', () => upstream.destroy());
       upstream.on('close', () => socket.destroy());
-    }, () => done(-1, refuse(socket, 'internal_error', 'a filter failed', requestId)));
+    }).catch(() => done(-1, refuse(socket, 'internal_error', 'a filter failed', requestId)));
   }
 }

@@ -138,19 +138,29 @@ export class Ports {
       const idleMs = state.config.limits.idleTimeoutMs;
       const onSilent = () => socket.destroy();
       if (idleMs > 0) socket.setTimeout(idleMs, onSilent);
-      socket.once('data', (chunk: Buffer) => {
+      let early: Buffer | undefined;
+      const onFirstBytes = (chunk: Buffer) => {
+        const seen = early === undefined ? chunk : Buffer.concat([early, chunk]);
+        // A first read shorter than the preface that still matches it (a client writing a byte at a time, say
+        // "P" of "POST") decides nothing yet; the idle timer stays armed meanwhile.
+        if (seen.length < H2_PREFACE.length && isH2Preface(seen)) {
+          early = seen;
+          return;
+        }
+        socket.off('data', onFirstBytes);
         socket.setTimeout(0);
         socket.off('timeout', onSilent);
         socket.pause();
-        socket.unshift(chunk);
+        socket.unshift(seen);
         // The HTTP/2 session drains the unshifted bytes itself when it takes over the socket; resuming the
         // socket here would emit them as 'data' to no one and the session would miss the client preface.
-        if (isH2Preface(chunk)) h2.emit('connection', socket);
+        if (isH2Preface(seen)) h2.emit('connection', socket);
         else {
           h1Connection.call(h1, socket);
           socket.resume();
         }
-      });
+      };
+      socket.on('data', onFirstBytes);
     });
     const server = h1 as unknown as net.Server;
     const sockets = new Set<Socket>();
