@@ -197,8 +197,8 @@ async function startWindrose(ctx) {
   const listenPort = await freePort();
   const adminPort = await freePort();
   fs.writeFileSync(path.join(dir, 'bench.yaml'), windroseConfig(listenPort, ctx.upstreamPort));
-  const [cmd, args] = ctx.pin(0, process.execPath, [
-    windroseEntry,
+  // Run the CLI as the installed `windrose` binary runs: through its shebang, with its Node flags.
+  const [cmd, args] = ctx.pin(0, windroseEntry, [
     'gateway',
     '--config',
     dir,
