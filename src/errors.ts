@@ -13,6 +13,7 @@ export const ERRORS = {
   payload_too_large: { status: 413, meaning: 'The request body is larger than the listener allows.' },
   headers_too_large: { status: 431, meaning: 'The request headers are larger than the listener allows.' },
   backend_not_resolved: { status: 500, meaning: 'The route rule names a backend that could not be resolved (missing, not permitted, or of an unsupported kind).' },
+  filter_not_supported: { status: 500, meaning: 'The route rule uses a filter windrose does not support; Gateway API says such requests get an error rather than skip the filter.' },
   internal_error: { status: 500, meaning: 'windrose failed while handling the request; the log has the details.' },
   upstream_reset: { status: 502, meaning: 'The backend closed or reset the connection before sending a complete response head.' },
   upstream_bad_response: { status: 502, meaning: 'The backend answered with something that is not valid HTTP.' },

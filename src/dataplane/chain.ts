@@ -1,7 +1,12 @@
 //! Runs a route's request filters in order and stops at the first local response.
 //! Synchronous filters cost no promise; only a filter that returns one makes the chain async.
+//! A filter that throws or rejects answers 500 for its request; it never takes the process down.
 
-import type { Filter, FilterOutcome, ProxyRequest, ProxyResponseHead } from './filters/filter.js';
+import type { Filter, FilterOutcome, LocalResponse, ProxyRequest, ProxyResponseHead } from './filters/filter.js';
+
+function failed(filter: Filter): LocalResponse {
+  return { status: 500, errorCode: 'internal_error', message: `the ${filter.name} filter failed` };
+}
 
 export function runRequestFilters(
   filters: readonly Filter[],
@@ -9,11 +14,19 @@ export function runRequestFilters(
   from = 0,
 ): FilterOutcome | Promise<FilterOutcome> {
   for (let i = from; i < filters.length; i++) {
-    const hook = filters[i].onRequest;
-    if (hook === undefined) continue;
-    const outcome = hook.call(filters[i], req);
+    const filter = filters[i];
+    if (filter.onRequest === undefined) continue;
+    let outcome: FilterOutcome | Promise<FilterOutcome>;
+    try {
+      outcome = filter.onRequest(req);
+    } catch {
+      return failed(filter);
+    }
     if (outcome instanceof Promise) {
-      return outcome.then((settled) => (settled !== undefined ? settled : runRequestFilters(filters, req, i + 1)));
+      return outcome.then(
+        (settled) => (settled !== undefined ? settled : runRequestFilters(filters, req, i + 1)),
+        () => failed(filter),
+      );
     }
     if (outcome !== undefined) return outcome;
   }

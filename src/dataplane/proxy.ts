@@ -12,7 +12,7 @@ import type { ErrorCode } from '../errors.js';
 import { recordRouted, recordUnrouted } from '../telemetry/metrics.js';
 import { runRequestFilters, runResponseFilters } from './chain.js';
 import type { FilterOutcome, ProxyRequest, ProxyResponseHead } from './filters/filter.js';
-import { http1HeadProblem, readRequestHeaders, readResponseHeaders } from './request-headers.js';
+import { http1HeadProblem, readRequestHeaders, readResponseHeaders, type DownstreamHeaders } from './request-headers.js';
 import { sendError, sendLocal } from './respond.js';
 import type { UpstreamPools } from './upstream/pools.js';
 
@@ -143,11 +143,11 @@ export class RequestHandler {
     const outcome = runRequestFilters(target.filters, preq);
     if (outcome instanceof Promise) {
       outcome.then(
-        (settled) => this.afterFilters(req, res, state, target, preq, settled, down.forwardedFor, down.teTrailers, started),
+        (settled) => this.afterFilters(req, res, state, target, preq, settled, down, started),
         () => this.finish(target, -1, sendError(res, 'internal_error', 'a filter failed', requestId), started),
       );
     } else {
-      this.afterFilters(req, res, state, target, preq, outcome, down.forwardedFor, down.teTrailers, started);
+      this.afterFilters(req, res, state, target, preq, outcome, down, started);
     }
   }
 
@@ -157,7 +157,7 @@ export class RequestHandler {
 
   private afterFilters(
     req: DownstreamRequest, res: DownstreamResponse, state: PortState, target: RuleTarget, preq: ProxyRequest,
-    outcome: FilterOutcome, forwardedFor: string | undefined, teTrailers: boolean, started: number,
+    outcome: FilterOutcome, down: DownstreamHeaders, started: number,
   ): void {
     if (outcome !== undefined) return this.finish(target, -1, sendLocal(res, outcome, preq.requestId), started);
     const index = chooseBackend(target);
@@ -169,19 +169,19 @@ export class RequestHandler {
         more.then(
           (settled) => settled !== undefined
             ? this.finish(target, index, sendLocal(res, settled, preq.requestId), started)
-            : this.forward(req, res, state, target, index, backend, preq, forwardedFor, teTrailers, started),
+            : this.forward(req, res, state, target, index, backend, preq, down, started),
           () => this.finish(target, index, sendError(res, 'internal_error', 'a filter failed', preq.requestId), started),
         );
         return;
       }
       if (more !== undefined) return this.finish(target, index, sendLocal(res, more, preq.requestId), started);
     }
-    this.forward(req, res, state, target, index, backend, preq, forwardedFor, teTrailers, started);
+    this.forward(req, res, state, target, index, backend, preq, down, started);
   }
 
   private forward(
     req: DownstreamRequest, res: DownstreamResponse, state: PortState, target: RuleTarget, index: number,
-    backend: WeightedCluster, preq: ProxyRequest, forwardedFor: string | undefined, teTrailers: boolean, started: number,
+    backend: WeightedCluster, preq: ProxyRequest, down: DownstreamHeaders, started: number,
   ): void {
     const requestId = preq.requestId;
     const cluster = backend.cluster;
@@ -204,11 +204,11 @@ export class RequestHandler {
 
     const headers = preq.headers;
     const clientAddress = preq.clientAddress;
-    headers.set('x-forwarded-for', forwardedFor ? `${forwardedFor}, ${clientAddress}` : clientAddress);
+    headers.set('x-forwarded-for', down.forwardedFor ? `${down.forwardedFor}, ${clientAddress}` : clientAddress);
     headers.set('x-forwarded-proto', state.scheme);
-    headers.set('x-forwarded-host', preq.authority);
+    headers.set('x-forwarded-host', down.host);
     headers.set('x-request-id', requestId);
-    if (teTrailers) headers.set('te', 'trailers');
+    if (down.teTrailers) headers.set('te', 'trailers');
     // Over HTTP/2 undici sends the host header as :authority, so the backend sees the client's (or rewritten) host either way.
     headers.set('host', preq.authority);
 
@@ -327,6 +327,8 @@ class ProxiedExchange implements Dispatcher.DispatchHandler {
     if (this.done) return;
     if (statusCode < 200) return; // 1xx interim responses are not relayed
     const head: ProxyResponseHead = { status: statusCode, headers: readResponseHeaders(headers) };
+    const backend = this.target.backends[this.index];
+    if (backend !== undefined && backend.filters.length > 0) runResponseFilters(backend.filters, head, this.preq);
     runResponseFilters(this.target.filters, head, this.preq);
     head.headers.set('x-request-id', this.preq.requestId);
     this.status = head.status;

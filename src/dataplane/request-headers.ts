@@ -4,7 +4,8 @@
 
 import { HeaderList } from './headers.js';
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'http2-settings']);
+// "expect" is answered here (the server sends 100 Continue itself), so the backend never waits on it.
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'http2-settings', 'expect']);
 
 export interface DownstreamHeaders {
   readonly headers: HeaderList;

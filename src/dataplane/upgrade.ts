@@ -79,7 +79,7 @@ export class UpgradeHandler {
       const client = preq.clientAddress;
       headers.set('x-forwarded-for', down.forwardedFor ? `${down.forwardedFor}, ${client}` : client);
       headers.set('x-forwarded-proto', state.scheme);
-      headers.set('x-forwarded-host', preq.authority);
+      headers.set('x-forwarded-host', down.host);
       headers.set('x-request-id', requestId);
       headers.set('host', preq.authority);
       headers.set('connection', 'upgrade');

@@ -23,9 +23,11 @@ export class DataPlane {
     return this.applied;
   }
 
+  /** Serves `snapshot`; throws, after serving what it can, when a listener port could not be bound. */
   async apply(snapshot: Snapshot): Promise<void> {
-    await this.ports.apply(snapshot);
+    const failed = await this.ports.apply(snapshot);
     this.pools.retain(snapshot.clusters);
+    if (failed.length > 0) throw new Error(failed.map((f) => `listener port ${f.port}: ${f.error}`).join('; '));
     this.applied = snapshot.version;
     this.log.debug({ version: snapshot.version, ports: this.ports.boundPorts }, 'snapshot applied');
   }

@@ -36,12 +36,12 @@ interface Servers {
   drain(graceMs: number): Promise<void>;
 }
 
-function inProcess(opts: GatewayOptions): Servers {
+function inProcess(opts: GatewayOptions, store: SnapshotStore): Servers {
   const plane = new DataPlane(opts.bind, opts.log);
   const merged = client.Registry.merge([dataPlaneRegistry, configRegistry]);
   return {
     apply: (active) => plane.apply(active.snapshot),
-    ready: () => plane.appliedVersion > 0,
+    ready: () => plane.appliedVersion > 0 && plane.appliedVersion === store.active?.snapshot.version,
     metrics: () => merged.metrics(),
     drain: (graceMs) => plane.drain(graceMs),
   };
@@ -55,7 +55,7 @@ function workerProcesses(opts: GatewayOptions, store: SnapshotStore): Servers {
   const applied = new Map<Worker, number>();
   /** Workers that said hello: only they are sure to receive what is sent; the others get the config on hello. */
   const greeted = new Set<Worker>();
-  const waiting: { version: number; resolve: () => void }[] = [];
+  const waiting: { version: number; resolve: () => void; reject: (err: Error) => void }[] = [];
   let draining = false;
   const allAt = (version: number) => applied.size === opts.workers && [...applied.values()].every((v) => v >= version);
   const settleWaiting = () => {
@@ -78,7 +78,12 @@ function workerProcesses(opts: GatewayOptions, store: SnapshotStore): Servers {
         applied.set(w, m.version);
         settleWaiting();
       }
-      if (m.type === 'windrose:failed') opts.log.error({ worker: w.id, version: m.version, err: m.message }, 'a worker could not apply the config');
+      if (m.type === 'windrose:failed') {
+        for (const wait of waiting.filter((x) => x.version === m.version)) {
+          waiting.splice(waiting.indexOf(wait), 1);
+          wait.reject(new Error(`worker ${w.id}: ${m.message}`));
+        }
+      }
     });
     w.on('exit', (code, signal) => {
       applied.delete(w);
@@ -94,8 +99,8 @@ function workerProcesses(opts: GatewayOptions, store: SnapshotStore): Servers {
   return {
     apply(active) {
       for (const w of greeted) w.send(message(active));
-      return new Promise<void>((resolve) => {
-        waiting.push({ version: active.snapshot.version, resolve });
+      return new Promise<void>((resolve, reject) => {
+        waiting.push({ version: active.snapshot.version, resolve, reject });
         settleWaiting();
       });
     },
@@ -137,11 +142,15 @@ export async function runGateway(opts: GatewayOptions): Promise<() => Promise<vo
     recordReload(true);
     recordConfigVersion(active.snapshot.version);
     const target = servers!;
-    applying = applying.then(() => target.apply(active)).then(
-      () => log.info({ version: active.snapshot.version, ports: active.snapshot.ports.map((p) => p.port), workers: opts.workers }, 'ready'),
-      (err: Error) => log.error({ err: err.message }, 'applying config failed'),
+    const done = applying.then(() => target.apply(active)).then(
+      () => { log.info({ version: active.snapshot.version, ports: active.snapshot.ports.map((p) => p.port), workers: opts.workers }, 'ready'); },
+      (err: Error) => {
+        log.error({ version: active.snapshot.version, err: err.message }, 'applying config failed; not ready');
+        throw err;
+      },
     );
-    return applying;
+    applying = done.catch(() => undefined);
+    return done;
   };
 
   const provider = new FileProvider(opts.config, (result) => {
@@ -150,14 +159,14 @@ export async function runGateway(opts: GatewayOptions): Promise<() => Promise<vo
       reportErrors(log, result, 'config change rejected; still serving the last good config');
       return;
     }
-    void accept(result);
+    accept(result).catch(() => undefined);
   });
   const first = await provider.load();
   if (first.errors.length > 0) {
     for (const line of reportErrors(log, first, 'invalid config')) process.stderr.write(`${line}\n`);
     throw new GatewayStartError('invalid config');
   }
-  const started = opts.workers > 1 ? workerProcesses(opts, store) : inProcess(opts);
+  const started = opts.workers > 1 ? workerProcesses(opts, store) : inProcess(opts, store);
   servers = started;
   const source: AdminSource = {
     ready: () => started.ready(),
@@ -166,7 +175,14 @@ export async function runGateway(opts: GatewayOptions): Promise<() => Promise<vo
   };
   const admin = opts.admin ? await startAdmin(opts.admin.host, opts.admin.port, source) : undefined;
   if (opts.admin) log.info({ admin: `http://${opts.admin.host}:${opts.admin.port}` }, 'admin server listening');
-  await accept(first);
+  try {
+    await accept(first);
+  } catch (err) {
+    process.stderr.write(`windrose gateway: ${(err as Error).message}\n`);
+    await started.drain(0);
+    admin?.close();
+    throw new GatewayStartError((err as Error).message);
+  }
   provider.watch();
 
   return async () => {

@@ -28,7 +28,7 @@ process.on('message', (m: unknown) => {
         await plane.apply(active.snapshot);
         send({ type: 'windrose:applied', version: m.version });
       } catch (err) {
-        log.error({ err }, 'worker failed to apply config');
+        log.error({ version: m.version, err: (err as Error).message }, 'worker failed to apply config');
         send({ type: 'windrose:failed', version: m.version, message: (err as Error).message });
       }
     });

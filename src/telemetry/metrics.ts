@@ -40,7 +40,7 @@ type HistogramChild = ReturnType<typeof duration.labels>;
 
 interface BoundRoute {
   readonly duration: HistogramChild;
-  /** [backend index][status class 1..5] */
+  /** [backend index + 1][status class 1..5]; row 0 counts answers given before a backend was chosen. */
   readonly counts: CounterChild[][];
 }
 
@@ -54,7 +54,7 @@ function classIndex(status: number): number {
 }
 
 function bind(target: RuleTarget): BoundRoute {
-  const names = target.backends.length > 0 ? target.backends.map((b) => b.cluster?.name ?? 'unresolved') : [''];
+  const names = ['', ...target.backends.map((b) => b.cluster?.name ?? 'unresolved')];
   const b: BoundRoute = {
     duration: duration.labels(target.listenerName, target.routeName),
     counts: names.map((backend) => CLASSES.map((cls) => requests.labels(target.listenerName, target.routeName, backend, cls || '5xx'))),
@@ -67,7 +67,7 @@ function bind(target: RuleTarget): BoundRoute {
 export function recordRouted(target: RuleTarget, backendIndex: number, status: number, seconds: number): void {
   const b = bound.get(target) ?? bind(target);
   b.duration.observe(seconds);
-  b.counts[backendIndex < 0 ? 0 : backendIndex][classIndex(status)].inc();
+  b.counts[backendIndex + 1][classIndex(status)].inc();
 }
 
 /** Records a request no route answered (404, malformed) on a listener port. */

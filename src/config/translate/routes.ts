@@ -5,6 +5,7 @@ import type { Filter } from '../../dataplane/filters/filter.js';
 import { requestHeaderModifier, responseHeaderModifier } from '../../dataplane/filters/gateway-api/header-modifier.js';
 import { requestMirror } from '../../dataplane/filters/gateway-api/mirror.js';
 import { requestRedirect } from '../../dataplane/filters/gateway-api/redirect.js';
+import { unsupportedFilter } from '../../dataplane/filters/gateway-api/unsupported.js';
 import { urlRewrite } from '../../dataplane/filters/gateway-api/url-rewrite.js';
 import type { RuleTarget, WeightedCluster } from '../model.js';
 import { CONTROLLER_NAME, GATEWAY_GROUP, type HTTPRoute, type HTTPRouteFilter, type HTTPRouteRule, type ParentReference } from '../resources.js';
@@ -50,11 +51,13 @@ function compileFilters(
         const res = resolveBackend(idx, route, m.backendRef);
         if (!res.ok) { problems.push(res); break; }
         const fraction = m.percent !== undefined ? m.percent / 100 : m.fraction ? m.fraction.numerator / (m.fraction.denominator ?? 100) : 1;
-        out.push(requestMirror(clusters.intern(res.name, res.endpoints, clusterSettings(res.protocol, settings)), fraction, m));
+        out.push(requestMirror(clusters.intern(res.name, res.endpoints, clusterSettings(res.protocol, settings)), fraction));
         break;
       }
       default:
+        // Gateway API: a filter that cannot be applied must not be skipped; the requests it would see get an error.
         problems.push({ reason: 'UnsupportedValue', message: `filter type ${f.type} is not supported` });
+        out.push(unsupportedFilter(f.type));
     }
   }
   return out;

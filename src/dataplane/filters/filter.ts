@@ -40,17 +40,8 @@ export interface LocalResponse {
 export type FilterOutcome = LocalResponse | undefined;
 
 export interface Filter {
-  /** The filter kind, e.g. "RequestHeaderModifier"; used in logs and /config. */
+  /** The filter kind, e.g. "RequestHeaderModifier"; named in the error when the filter fails. */
   readonly name: string;
-  /** Plain data describing the filter's config for /config (secrets already redacted). */
-  readonly describe?: () => unknown;
   onRequest?(req: ProxyRequest): FilterOutcome | Promise<FilterOutcome>;
   onResponse?(res: ProxyResponseHead, req: ProxyRequest): void;
-}
-
-/** A filter kind that policies can attach: a typed config validated at config time, then a filter. */
-export interface FilterFactory<C> {
-  readonly kind: string;
-  readonly parse: (input: unknown) => { ok: true; config: C } | { ok: false; errors: readonly { path: string; message: string }[] };
-  readonly create: (config: C) => Filter;
 }

@@ -31,7 +31,12 @@ type ServerSocket = Duplex & {
 /** llhttp repeats its error for every later packet on a broken connection; one answer is enough. */
 const answered = new WeakSet<Duplex>();
 
-export function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+/** Returns the 'clientError' listener of a port; `counted` hears the status of each refusal, for metrics. */
+export function clientErrorHandler(counted: (status: number) => void) {
+  return (err: Error & { code?: string }, socket: Duplex) => answerClientError(err, socket, counted);
+}
+
+function answerClientError(err: Error & { code?: string }, socket: Duplex, counted: (status: number) => void): void {
   if (answered.has(socket)) return;
   answered.add(socket);
   const code = codeFor(err);
@@ -47,12 +52,12 @@ export function answerClientError(err: Error & { code?: string }, socket: Duplex
   const next = (): void => {
     if (socket.destroyed) return;
     const inFlight = s._httpMessage;
-    if (!inFlight) return refuse(socket, code);
+    if (!inFlight) return counted(refuse(socket, code));
     if (inFlight.req === broken) {
       // Its response may already be streaming (the backend answered early): a 400 would then land inside
       // that response's body, so the only honest signal left is to cut the connection.
       if (inFlight.headersSent) socket.destroy();
-      else refuse(socket, code);
+      else counted(refuse(socket, code));
       return;
     }
     // Node hands the socket to the next queued response before a finished one emits 'close'.
@@ -61,7 +66,7 @@ export function answerClientError(err: Error & { code?: string }, socket: Duplex
   next();
 }
 
-function refuse(socket: Duplex, code: ErrorCode): void {
+function refuse(socket: Duplex, code: ErrorCode): number {
   const requestId = randomUUID();
   const body = errorBody(code, MESSAGES[code] ?? ERRORS[code].meaning, requestId);
   const status = ERRORS[code].status;
@@ -69,6 +74,7 @@ function refuse(socket: Duplex, code: ErrorCode): void {
     `HTTP/1.1 ${status} ${statusText(status)}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
     `x-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
   );
+  return status;
 }
 
 function statusText(status: number): string {

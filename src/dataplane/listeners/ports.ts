@@ -10,7 +10,8 @@ import type { Duplex } from 'node:stream';
 import type { PortConfig, Snapshot } from '../../config/model.js';
 import { asDownstream, type PortState, type RequestHandler } from '../proxy.js';
 import type { UpgradeHandler } from '../upgrade.js';
-import { answerClientError } from './client-errors.js';
+import { recordUnrouted } from '../../telemetry/metrics.js';
+import { clientErrorHandler } from './client-errors.js';
 import { pruneContexts, SniContexts, TLS_MIN_VERSION } from './tls-contexts.js';
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -50,7 +51,8 @@ export class Ports {
     return [...this.bound.keys()];
   }
 
-  async apply(snapshot: Snapshot): Promise<void> {
+  /** Serves `snapshot`; resolves with the ports that could not be bound (the others serve regardless). */
+  async apply(snapshot: Snapshot): Promise<{ port: number; error: string }[]> {
     const wanted = new Map(snapshot.ports.map((p) => [p.port, p]));
     for (const [port, b] of this.bound) {
       const next = wanted.get(port);
@@ -59,7 +61,7 @@ export class Ports {
         b.close();
       }
     }
-    const binds: Promise<void>[] = [];
+    const binds: Promise<{ port: number; error: string } | undefined>[] = [];
     for (const config of snapshot.ports) {
       const b = this.bound.get(config.port);
       if (b) {
@@ -70,8 +72,9 @@ export class Ports {
       }
       binds.push(this.bind(config));
     }
-    await Promise.all(binds);
+    const failed = (await Promise.all(binds)).filter((f) => f !== undefined);
     pruneContexts(snapshot.ports.flatMap((p) => p.certificates));
+    return failed;
   }
 
   private updateTls(b: BoundPort, config: PortConfig): void {
@@ -81,7 +84,7 @@ export class Ports {
     if (def) (b.server as http2.Http2SecureServer).setSecureContext({ cert: def.certPem, key: def.keyPem, minVersion: TLS_MIN_VERSION });
   }
 
-  private bind(config: PortConfig): Promise<void> {
+  private bind(config: PortConfig): Promise<{ port: number; error: string } | undefined> {
     const b = config.protocol === 'HTTPS' ? this.createTls(config) : this.createCleartext(config);
     b.server.on('connection', (socket: Socket) => {
       b.sockets.add(socket);
@@ -91,14 +94,13 @@ export class Ports {
     return new Promise((resolve) => {
       const onError = (err: Error) => {
         this.bound.delete(config.port);
-        this.options.onError(config.port, err);
-        resolve();
+        resolve({ port: config.port, error: err.message });
       };
       b.server.once('error', onError);
       b.server.listen({ port: config.port, host: this.options.host }, () => {
         b.server.off('error', onError);
         b.server.on('error', (err) => this.options.onError(config.port, err));
-        resolve();
+        resolve(undefined);
       });
     });
   }
@@ -122,7 +124,7 @@ export class Ports {
       maxHeaderSize: limits.maxHeaderBytes, keepAliveTimeout: limits.idleTimeoutMs, requestTimeout: 0, headersTimeout,
       connectionsCheckingInterval: Math.min(Math.max(headersTimeout / 4, 250), 30_000), requireHostHeader: false,
     }, this.onRequest(state));
-    h1.on('clientError', answerClientError);
+    h1.on('clientError', clientErrorHandler((status) => recordUnrouted(state.config.listeners[0] ?? '', status, 0)));
     h1.on('upgrade', this.onUpgrade(state));
     const sessions = new Set<Http2Session>();
     const h2 = http2.createServer({ maxSessionMemory: 64, settings: { maxHeaderListSize: limits.maxHeaderBytes } }, this.onRequest(state));
@@ -148,6 +150,8 @@ export class Ports {
           return;
         }
         socket.off('data', onFirstBytes);
+        socket.off('end', onEarlyEnd);
+        socket.off('error', onEarlyEnd);
         socket.setTimeout(0);
         socket.off('timeout', onSilent);
         socket.pause();
@@ -160,6 +164,10 @@ export class Ports {
           socket.resume();
         }
       };
+      // The port is half-open capable for HTTP/1.1's sake; a client that leaves before its first byte is done with.
+      const onEarlyEnd = () => socket.destroy();
+      socket.once('end', onEarlyEnd);
+      socket.once('error', onEarlyEnd);
       socket.on('data', onFirstBytes);
     });
     const server = h1 as unknown as net.Server;
@@ -190,6 +198,9 @@ export class Ports {
       settings: { maxHeaderListSize: config.limits.maxHeaderBytes },
     }, this.onRequest(state));
     server.setTimeout(config.limits.idleTimeoutMs);
+    // HTTP/1.1 over TLS runs Node's HTTP/1.1 connection code on this server object, which reads these from it.
+    Object.assign(server, { maxHeaderSize: config.limits.maxHeaderBytes, requireHostHeader: false });
+    server.on('clientError', clientErrorHandler((status) => recordUnrouted(state.config.listeners[0] ?? '', status, 0)));
     server.on('session', (s: Http2Session) => { sessions.add(s); s.on('close', () => sessions.delete(s)); });
     server.on('upgrade', this.onUpgrade(state));
     server.on('tlsClientError', (_err: Error, socket: Socket) => socket.destroy());
@@ -213,16 +224,12 @@ export class Ports {
     const all = [...this.bound.values()];
     this.bound.clear();
     for (const b of all) b.close();
-    const open = () => all.reduce((n, b) => n + b.sockets.size, 0);
-    const deadline = Date.now() + graceMs;
-    await new Promise<void>((resolve) => {
-      const check = () => {
-        if (open() === 0 || Date.now() >= deadline) {
-          for (const b of all) for (const s of b.sockets) s.destroy();
-          resolve();
-        } else setTimeout(check, 50).unref();
-      };
-      check();
-    });
+    const sockets = all.flatMap((b) => [...b.sockets]);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => { timer = setTimeout(resolve, graceMs); });
+    const closed = Promise.all(sockets.map((s) => (s.destroyed ? undefined : new Promise((resolve) => s.once('close', resolve)))));
+    await Promise.race([closed, deadline]);
+    clearTimeout(timer);
+    for (const s of sockets) s.destroy();
   }
 }

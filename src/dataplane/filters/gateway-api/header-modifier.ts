@@ -26,10 +26,10 @@ function apply(c: CompiledHeaderFilter, headers: HeaderList): void {
 
 export function requestHeaderModifier(spec: HTTPHeaderFilter): Filter {
   const c = compile(spec);
-  return { name: 'RequestHeaderModifier', describe: () => spec, onRequest: (req) => void apply(c, req.headers) };
+  return { name: 'RequestHeaderModifier', onRequest: (req) => void apply(c, req.headers) };
 }
 
 export function responseHeaderModifier(spec: HTTPHeaderFilter): Filter {
   const c = compile(spec);
-  return { name: 'ResponseHeaderModifier', describe: () => spec, onResponse: (res) => apply(c, res.headers) };
+  return { name: 'ResponseHeaderModifier', onResponse: (res) => apply(c, res.headers) };
 }

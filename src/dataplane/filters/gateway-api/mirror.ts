@@ -4,10 +4,9 @@
 import type { Cluster } from '../../../config/model.js';
 import type { Filter } from '../filter.js';
 
-export function requestMirror(cluster: Cluster, fraction: number, describe: unknown): Filter {
+export function requestMirror(cluster: Cluster, fraction: number): Filter {
   return {
     name: 'RequestMirror',
-    describe: () => describe,
     onRequest(req) {
       if (fraction >= 1 || Math.random() < fraction) (req.mirrors ??= []).push(cluster);
       return undefined;

@@ -21,7 +21,6 @@ export function requestRedirect(spec: HTTPRequestRedirectFilter, listenerPort: n
   const replacePath = spec.path ? compilePathModifier(spec.path) : undefined;
   return {
     name: 'RequestRedirect',
-    describe: () => spec,
     onRequest(req) {
       const scheme = spec.scheme ?? req.scheme;
       const port = spec.port ?? (spec.scheme !== undefined ? (WELL_KNOWN[spec.scheme] ?? listenerPort) : listenerPort);

@@ -9,7 +9,6 @@ export function urlRewrite(spec: HTTPURLRewriteFilter): Filter {
   const hostname = spec.hostname;
   return {
     name: 'URLRewrite',
-    describe: () => spec,
     onRequest(req) {
       if (hostname !== undefined) req.authority = hostname;
       if (replacePath) req.path = replacePath(req.path, req.matchedPrefix);
