@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env -S node --optimize-for-size
 //! The windrose command line: one binary, one subcommand per role.
 
 import { Command, CommanderError } from 'commander';

@@ -1,7 +1,6 @@
 //! `windrose validate PATH`: prints every config error, one line each, and exits 1 if there are any.
 
 import { Command } from 'commander';
-import { loadConfig } from '../config/load.js';
 import { formatConfigError } from '../config/resources.js';
 import { translate } from '../config/translate/index.js';
 
@@ -10,6 +9,8 @@ export function validateCommand(): Command {
     .description('check a file or directory of resources; print each error as file:line:column resource field: message')
     .argument('<path>', 'file or directory of YAML/JSON resources')
     .action(async (path: string) => {
+      // Loaded here, not at the top: the gateway commands never need the parser in their own thread.
+      const { loadConfig } = await import('../config/load.js');
       const result = await loadConfig(path);
       for (const w of result.warnings) process.stderr.write(`warning: ${formatConfigError(w)}\n`);
       for (const e of result.errors) process.stderr.write(`${formatConfigError(e)}\n`);

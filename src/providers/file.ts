@@ -4,7 +4,8 @@
 import { createHash } from 'node:crypto';
 import { watch, statSync, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { loadConfig, type LoadResult } from '../config/load.js';
+import { loadConfigIsolated } from '../config/load-isolated.js';
+import type { LoadResult } from '../config/load.js';
 import type { Resource } from '../config/resources.js';
 
 /** Editors write a file in several steps (truncate, write, rename); changes within this window are read once. */
@@ -28,7 +29,7 @@ export class FileProvider {
   ) {}
 
   async load(): Promise<LoadResult> {
-    const result = await loadConfig(this.path);
+    const result = await loadConfigIsolated(this.path);
     if (result.errors.length === 0) this.last = fingerprint(result.resources);
     return result;
   }
@@ -48,7 +49,7 @@ export class FileProvider {
   }
 
   private async reload(): Promise<void> {
-    const result = await loadConfig(this.path);
+    const result = await loadConfigIsolated(this.path);
     if (result.errors.length === 0) {
       const print = fingerprint(result.resources);
       if (print === this.last) return;

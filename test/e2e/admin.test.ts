@@ -2,6 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Agent, request } from 'undici';
 import { baseConfig, simpleRoute, startBackend, type Backend } from '../helpers/backends.js';
@@ -157,6 +158,20 @@ spec:
   test('a wrong command line exits 2', async () => {
     assert.equal((await run(['gateway', '--no-such-flag'])).code, 2);
     assert.equal((await run(['validate'])).code, 2);
+  });
+
+  test('a listener port that cannot be bound fails startup with exit 1', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const taken = (blocker.address() as net.AddressInfo).port;
+    try {
+      const dir = tempConfigDir({ 'gateway.yaml': baseConfig(taken, {}) });
+      const r = await run(['gateway', '--config', dir, '--admin', `127.0.0.1:${await freePort()}`, '--workers', '1', '--bind', '127.0.0.1', '--log-format', 'json']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`listener port ${taken}: .*EADDRINUSE`));
+    } finally {
+      blocker.close();
+    }
   });
 
   test('an invalid config at startup exits 1 and prints the errors', async () => {

@@ -70,6 +70,19 @@ spec:
     backendRefs: [{ group: windrose.dev, kind: Backend, name: b }]
   - matches: [{ path: { type: RegularExpression, value: "/users/[0-9]+" } }]
     backendRefs: [{ group: windrose.dev, kind: Backend, name: b }]
+  - matches: [{ path: { type: PathPrefix, value: /extension } }]
+    filters:
+    - type: ExtensionRef
+      extensionRef: { group: example.com, kind: Thing, name: x }
+    backendRefs: [{ group: windrose.dev, kind: Backend, name: a }]
+  - matches: [{ path: { type: PathPrefix, value: /per-backend } }]
+    backendRefs:
+    - group: windrose.dev
+      kind: Backend
+      name: b
+      filters:
+      - type: ResponseHeaderModifier
+        responseHeaderModifier: { set: [{ name: x-from-backend-ref, value: b }] }
   - matches: [{ path: { type: PathPrefix, value: / } }]
     backendRefs: [{ group: windrose.dev, kind: Backend, name: a }]
 ---
@@ -164,6 +177,7 @@ spec:
     const echo = (await get('/rewrite/thing?q=1')).json();
     assert.equal(echo.url, '/v2/thing?q=1');
     assert.equal(echo.headers.host, 'rewritten.example');
+    assert.equal(echo.headers['x-forwarded-host'], `127.0.0.1:${port}`, 'x-forwarded-host is the host the client asked for');
   });
 
   test('RequestRedirect answers with the Location built from the filter', async () => {
@@ -211,6 +225,40 @@ spec:
     } finally {
       await other.stop();
     }
+  });
+
+  test('a filter windrose cannot apply answers 500 rather than being skipped', async () => {
+    const r = await get('/extension/x');
+    assert.equal(r.status, 500);
+    assert.equal((r.json() as unknown as { error: { code: string } }).error.code, 'filter_not_supported');
+    const status = await (await request(`${gw.admin}/status`)).body.json() as { resources: { name: string; parents?: { conditions: { type: string; status: string; message: string }[] }[] }[] };
+    const resolved = status.resources.find((x) => x.name === 'main')?.parents?.[0].conditions.find((c) => c.type === 'ResolvedRefs');
+    assert.equal(resolved?.status, 'False');
+    assert.match(resolved?.message ?? '', /filter type ExtensionRef is not supported/);
+  });
+
+  test("a backendRef's own response filters run", async () => {
+    const r = await get('/per-backend');
+    assert.equal(r.json().name, 'b');
+    assert.equal(r.headers['x-from-backend-ref'], 'b');
+  });
+
+  test('Expect: 100-continue is answered by the gateway and the body still arrives', async () => {
+    const answer = await new Promise<{ status: number; body: string; continued: boolean }>((resolve, reject) => {
+      let continued = false;
+      const req = http.request(`${base}/upload`, { method: 'POST', headers: { expect: '100-continue', 'content-length': '5' } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body, continued }));
+      });
+      req.on('continue', () => {
+        continued = true;
+        req.end('hello');
+      });
+      req.on('error', reject);
+    });
+    assert.equal(answer.status, 200);
+    assert.equal(answer.continued, true);
+    assert.equal((JSON.parse(answer.body) as { body: string }).body, 'hello');
   });
 
   test('a request body streams to the backend', async () => {
