@@ -12,7 +12,7 @@ import type { ErrorCode } from '../errors.js';
 import { recordRouted, recordUnrouted } from '../telemetry/metrics.js';
 import { runRequestFilters, runResponseFilters } from './chain.js';
 import type { FilterOutcome, ProxyRequest, ProxyResponseHead } from './filters/filter.js';
-import { http1HeadProblem, readRequestHeaders, readResponseHeaders, type DownstreamHeaders } from './request-headers.js';
+import { http1HeadProblem, readRawResponseHeaders, readRequestHeaders, type DownstreamHeaders } from './request-headers.js';
 import { sendError, sendLocal } from './respond.js';
 import type { UpstreamPools } from './upstream/pools.js';
 
@@ -57,10 +57,10 @@ class UpstreamError extends Error {
   }
 }
 
-function hasBody(req: DownstreamRequest): boolean {
-  if (req.httpVersionMajor === 2) return !(req as Http2ServerRequest).stream.endAfterHeaders;
-  const h = (req as IncomingMessage).headers;
-  return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+/** Whether a body follows the head; read from the headers windrose already scanned, not Node's lazily built object. */
+function hasBody(req: DownstreamRequest, down: DownstreamHeaders): boolean {
+  if ('stream' in req) return !req.stream.endAfterHeaders;
+  return down.transferEncoding || (down.contentLength !== undefined && down.contentLength !== '0');
 }
 
 /** Index of a backend picked by weight, or -1 when the rule has none. */
@@ -194,8 +194,8 @@ export class RequestHandler {
     }
     const limits = state.config.limits;
     let body: Readable | null = null;
-    if (hasBody(req)) {
-      const declared = req.httpVersionMajor === 2 ? undefined : (req as IncomingMessage).headers['content-length'];
+    if (hasBody(req, down)) {
+      const declared = 'stream' in req ? undefined : down.contentLength;
       if (declared !== undefined && Number(declared) > limits.maxBodyBytes) {
         return this.finish(target, index, sendError(res, 'payload_too_large', `the request body exceeds ${limits.maxBodyBytes} bytes`, requestId, [['connection', 'close']]), started);
       }
@@ -222,7 +222,7 @@ export class RequestHandler {
     if (timeouts.requestMs > 0) proxied.arm(timeouts.requestMs - (performance.now() - started), 'request_timeout', `the request did not complete within ${timeouts.requestMs}ms`);
     if (timeouts.backendRequestMs > 0) proxied.arm(timeouts.backendRequestMs, 'upstream_timeout', `the backend did not answer within ${timeouts.backendRequestMs}ms`);
     if (body !== null && body !== req) body.on('error', (err) => proxied.fail(err));
-    picked.dispatcher.dispatch({ path, method: preq.method as Dispatcher.HttpMethod, headers: headers.raw, body }, proxied);
+    picked.dispatcher.dispatch({ path, method: preq.method as Dispatcher.HttpMethod, headers: headers.raw, body }, proxied as unknown as Dispatcher.DispatchHandler);
   }
 
   /** Copies the request to each mirror; the main request's backpressure never waits for a mirror. */
@@ -263,24 +263,42 @@ export class RequestHandler {
   }
 }
 
-/**
- * undici's HTTP/2 client reports trailers as an object, which its handler adapter then parses as if it were
- * a flat array, so `onResponseEnd` receives none; the object itself is left on the controller as rawTrailers.
- */
-function upstreamTrailers(controller: Dispatcher.DispatchController, parsed: Record<string, string | string[] | undefined>): Record<string, string | string[] | undefined> {
-  const raw = controller.rawTrailers;
-  return raw !== null && raw !== undefined && !Array.isArray(raw) ? raw as Record<string, string | string[] | undefined> : parsed;
+/** Trailers as undici hands them over: raw name/value lines from HTTP/1.1, an object from HTTP/2. */
+function readTrailers(raw: unknown): Record<string, string | string[]> | undefined {
+  if (raw === null || raw === undefined) return undefined;
+  const out: Record<string, string | string[]> = {};
+  let any = false;
+  if (Array.isArray(raw)) {
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = String(raw[i]).toLowerCase();
+      const value = (raw[i + 1] as Buffer | string).toString('latin1');
+      const had = out[name];
+      out[name] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
+      any = true;
+    }
+  } else {
+    for (const name in raw as Record<string, string | string[]>) {
+      out[name] = (raw as Record<string, string | string[]>)[name];
+      any = true;
+    }
+  }
+  return any ? out : undefined;
 }
 
-/** One request in flight to a backend: the undici dispatch handler that streams the response back. */
-class ProxiedExchange implements Dispatcher.DispatchHandler {
+/**
+ * One request in flight to a backend. It implements undici's handler hooks that receive the raw
+ * header lines, so a response head is read once, straight into the list written downstream.
+ */
+class ProxiedExchange {
   index = -1;
-  private controller: Dispatcher.DispatchController | undefined;
+  private abortUpstream: ((err: Error) => void) | undefined;
+  private resumeUpstream: (() => void) | undefined;
   private timers: NodeJS.Timeout[] | undefined;
   private status = 0;
   private done = false;
-  private onDrain: (() => void) | undefined;
-  /** A response head not yet written, see onResponseStart. */
+  private paused = false;
+  private listeningForDrain = false;
+  /** A response head not yet written, see onHeaders. */
   private heldHead: string[] | undefined;
 
   constructor(
@@ -302,41 +320,45 @@ class ProxiedExchange implements Dispatcher.DispatchHandler {
   }
 
   private abort(err: Error): void {
-    if (this.controller && !this.controller.aborted) this.controller.abort(err);
+    const abort = this.abortUpstream;
+    this.abortUpstream = undefined;
+    abort?.(err);
   }
 
   fail(err: Error): void {
     if (this.done) return;
     this.abort(err);
-    this.onResponseError(undefined, err);
+    this.onError(err);
   }
 
   private settle(status: number): void {
     if (this.done) return;
     this.done = true;
+    this.abortUpstream = undefined;
     if (this.timers) for (const t of this.timers) clearTimeout(t);
     this.owner.completed(this.target, this.index, status, this.started);
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    if (this.done) controller.abort(new UpstreamError('upstream_reset', 'the request already ended'));
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.done) abort(new UpstreamError('upstream_reset', 'the request already ended'));
+    else this.abortUpstream = abort;
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
-    if (this.done) return;
-    if (statusCode < 200) return; // 1xx interim responses are not relayed
-    const head: ProxyResponseHead = { status: statusCode, headers: readResponseHeaders(headers) };
+  onHeaders(statusCode: number, rawHeaders: (Buffer | string)[], resume: () => void): boolean {
+    if (this.done) return true;
+    if (statusCode < 200) return true; // 1xx interim responses are not relayed
+    this.resumeUpstream = resume;
+    const head: ProxyResponseHead = { status: statusCode, headers: readRawResponseHeaders(rawHeaders) };
     const backend = this.target.backends[this.index];
     if (backend !== undefined && backend.filters.length > 0) runResponseFilters(backend.filters, head, this.preq);
     runResponseFilters(this.target.filters, head, this.preq);
     head.headers.set('x-request-id', this.preq.requestId);
     this.status = head.status;
-    this.controller = controller;
     // A gRPC head carrying grpc-status is a Trailers-Only response: its client needs it in a HEADERS frame that
     // ends the stream, so the head waits to learn whether a body follows instead of going out on its own.
-    if (this.http2 && headers['grpc-status'] !== undefined) this.heldHead = head.headers.raw;
+    if (this.http2 && head.headers.has('grpc-status')) this.heldHead = head.headers.raw;
     else this.res.writeHead(head.status, head.headers.raw);
+    return true;
   }
 
   private writeHeldHead(): void {
@@ -346,40 +368,44 @@ class ProxiedExchange implements Dispatcher.DispatchHandler {
     this.res.writeHead(this.status, raw);
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.done) return;
+  private readonly onDrain = (): void => {
+    if (!this.paused) return;
+    this.paused = false;
+    this.resumeUpstream?.();
+  };
+
+  onData(chunk: Buffer): boolean {
+    if (this.done) return true;
     this.writeHeldHead();
-    if (!this.res.write(chunk)) {
-      controller.pause();
-      if (this.onDrain === undefined) {
-        this.onDrain = () => controller.resume();
-        this.res.on('drain', this.onDrain);
-      }
+    if (this.res.write(chunk)) return true;
+    this.paused = true;
+    if (!this.listeningForDrain) {
+      this.listeningForDrain = true;
+      this.res.on('drain', this.onDrain);
     }
+    return false;
   }
 
-  onResponseEnd(controller: Dispatcher.DispatchController, parsed: Record<string, string | string[] | undefined>): void {
+  onComplete(rawTrailers: unknown): void {
     if (this.done) return;
-    const trailers = upstreamTrailers(controller, parsed);
-    let hasTrailers = false;
-    for (const _ in trailers) { hasTrailers = true; break; }
-    if (this.heldHead !== undefined && !hasTrailers) {
+    const trailers = readTrailers(rawTrailers);
+    if (this.heldHead !== undefined && trailers === undefined) {
       // Headers set before end() go out with the end of the stream, in one HEADERS frame.
       const byName = new Map<string, string[]>();
       for (let i = 0; i < this.heldHead.length; i += 2) {
-        const name = this.heldHead[i].toLowerCase();
+        const name = this.heldHead[i];
         byName.set(name, [...(byName.get(name) ?? []), this.heldHead[i + 1]]);
       }
       this.heldHead = undefined;
       this.res.statusCode = this.status;
       for (const [name, values] of byName) this.res.setHeader(name, values.length === 1 ? values[0] : values);
     } else this.writeHeldHead();
-    if (hasTrailers) this.res.addTrailers(trailers as Record<string, string>);
+    if (trailers !== undefined) this.res.addTrailers(trailers as Record<string, string>);
     this.res.end();
     this.settle(this.status);
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
+  onError(err: Error): void {
     if (this.done) return;
     const e = classifyUpstreamError(err);
     if (this.res.headersSent) {

@@ -16,6 +16,10 @@ export interface DownstreamHeaders {
   readonly teTrailers: boolean;
   /** How many Host header fields the head carried (pseudo-header :authority not counted). */
   readonly hostFields: number;
+  /** Content-Length as sent (Node's parser has already refused conflicting values). */
+  readonly contentLength: string | undefined;
+  /** The head had a Transfer-Encoding (HTTP/1.1 chunked body). */
+  readonly transferEncoding: boolean;
 }
 
 export function readRequestHeaders(rawHeaders: readonly string[]): DownstreamHeaders {
@@ -26,6 +30,8 @@ export function readRequestHeaders(rawHeaders: readonly string[]): DownstreamHea
   let connection: string | undefined;
   let teTrailers = false;
   let hostFields = 0;
+  let contentLength: string | undefined;
+  let transferEncoding = false;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const raw = rawHeaders[i];
     if (raw.charCodeAt(0) === 58 /* ':' */) {
@@ -37,11 +43,13 @@ export function readRequestHeaders(rawHeaders: readonly string[]): DownstreamHea
     if (HOP_BY_HOP.has(name)) {
       if (name === 'connection') connection = connection === undefined ? value : `${connection},${value}`;
       else if (name === 'te' && /(^|,)\s*trailers\s*(;|,|$)/i.test(value)) teTrailers = true;
+      else if (name === 'transfer-encoding') transferEncoding = true;
       continue;
     }
     switch (name) {
       case 'host': hostFields++; if (host === '') host = value; break;
       case 'x-request-id': requestId = value; break;
+      case 'content-length': contentLength = value; break;
       case 'x-forwarded-for': forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`; continue;
     }
     out.push(name, value);
@@ -53,7 +61,7 @@ export function readRequestHeaders(rawHeaders: readonly string[]): DownstreamHea
       if (t !== '' && t !== 'close' && t !== 'keep-alive' && t !== 'upgrade') headers.remove(t);
     }
   }
-  return { headers, host, requestId, forwardedFor, teTrailers, hostFields };
+  return { headers, host, requestId, forwardedFor, teTrailers, hostFields, contentLength, transferEncoding };
 }
 
 /**
@@ -71,15 +79,13 @@ export function http1HeadProblem(major: number, minor: number, down: DownstreamH
 
 const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
 
-/** Response headers from the upstream client, as a flat lowercase list without hop-by-hop fields. */
-export function readResponseHeaders(headers: Record<string, string | string[] | undefined>): HeaderList {
+/** A response head as undici's raw name/value lines, into a flat lowercase list without hop-by-hop fields. */
+export function readRawResponseHeaders(raw: readonly (Buffer | string)[]): HeaderList {
   const out: string[] = [];
-  for (const name in headers) {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toString('latin1').toLowerCase();
     if (RESPONSE_HOP_BY_HOP.has(name)) continue;
-    const v = headers[name];
-    if (v === undefined) continue;
-    if (typeof v === 'string') out.push(name, v);
-    else for (const each of v) out.push(name, each);
+    out.push(name, raw[i + 1].toString('latin1'));
   }
   return new HeaderList(out);
 }

@@ -1,26 +1,27 @@
-//! Prometheus metrics. Label children are bound once per route target and reused, so the hot path
+//! Prometheus metrics. Series are bound once per route target and reused, so the hot path
 //! pays one array lookup and an increment per request. Names map to Envoy's and Istio's in docs/metrics.md.
 
 import client from 'prom-client';
 import type { RuleTarget } from '../config/model.js';
+import { LeanCounter, LeanHistogram, type CounterSeries, type HistogramSeries } from './series.js';
 
 /** Request-path metrics; in a multi-worker gateway each worker's copy is aggregated by the primary. */
 export const dataPlaneRegistry = client.register;
 /** Config metrics, owned by the process that watches the config (the primary when there are workers). */
 export const configRegistry = new client.Registry();
 
-const requests = new client.Counter({
-  name: 'windrose_http_requests_total',
-  help: 'Downstream HTTP requests answered, by listener, route, backend and status class.',
-  labelNames: ['listener', 'route', 'backend', 'code_class'] as const,
-});
+const requests = new LeanCounter(
+  'windrose_http_requests_total',
+  'Downstream HTTP requests answered, by listener, route, backend and status class.',
+  dataPlaneRegistry,
+);
 
-const duration = new client.Histogram({
-  name: 'windrose_http_request_duration_seconds',
-  help: 'Time from receiving a request to finishing its response, by listener and route.',
-  labelNames: ['listener', 'route'] as const,
-  buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-});
+const duration = new LeanHistogram(
+  'windrose_http_request_duration_seconds',
+  'Time from receiving a request to finishing its response, by listener and route.',
+  [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  dataPlaneRegistry,
+);
 
 const reloads = new client.Counter({
   name: 'windrose_config_reloads_total',
@@ -35,8 +36,8 @@ const configVersion = new client.Gauge({
   registers: [configRegistry],
 });
 
-type CounterChild = ReturnType<typeof requests.labels>;
-type HistogramChild = ReturnType<typeof duration.labels>;
+type CounterChild = CounterSeries;
+type HistogramChild = HistogramSeries;
 
 interface BoundRoute {
   readonly duration: HistogramChild;
@@ -56,8 +57,8 @@ function classIndex(status: number): number {
 function bind(target: RuleTarget): BoundRoute {
   const names = ['', ...target.backends.map((b) => b.cluster?.name ?? 'unresolved')];
   const b: BoundRoute = {
-    duration: duration.labels(target.listenerName, target.routeName),
-    counts: names.map((backend) => CLASSES.map((cls) => requests.labels(target.listenerName, target.routeName, backend, cls || '5xx'))),
+    duration: duration.bind({ listener: target.listenerName, route: target.routeName }),
+    counts: names.map((backend) => CLASSES.map((cls) => requests.bind({ listener: target.listenerName, route: target.routeName, backend, code_class: cls || '5xx' }))),
   };
   bound.set(target, b);
   return b;
@@ -74,7 +75,7 @@ export function recordRouted(target: RuleTarget, backendIndex: number, status: n
 export function recordUnrouted(listener: string, status: number, seconds: number): void {
   let u = unrouted.get(listener);
   if (u === undefined) {
-    u = { duration: duration.labels(listener, ''), counts: CLASSES.map((cls) => requests.labels(listener, '', '', cls || '5xx')) };
+    u = { duration: duration.bind({ listener, route: '' }), counts: CLASSES.map((cls) => requests.bind({ listener, route: '', backend: '', code_class: cls || '5xx' })) };
     unrouted.set(listener, u);
   }
   u.duration.observe(seconds);
