@@ -1,7 +1,7 @@
 // Upstream for the proxy benchmark: answers every request with 200 "hello world"
 // over keep-alive connections. Usage: node bench/upstream.mjs <port>
-import fs from 'node:fs';
 import http from 'node:http';
+import { exitWhenParentGoes } from './lib/child.mjs';
 
 const port = Number(process.argv[2]);
 if (!Number.isInteger(port) || port <= 0) {
@@ -30,19 +30,3 @@ server.listen(port, '127.0.0.1', () => process.stdout.write(`listening ${port}\n
 
 exitWhenParentGoes();
 process.on('SIGTERM', () => process.exit(0));
-
-// The harness gives us a stdin pipe that closes when it goes away (even on
-// SIGKILL): exit then. Not when stdin is a terminal or /dev/null (manual runs).
-function exitWhenParentGoes() {
-  let isPipe = false;
-  try {
-    const st = fs.fstatSync(0);
-    isPipe = st.isFIFO() || st.isSocket();
-  } catch {
-    // no stdin
-  }
-  if (!isPipe) return;
-  process.stdin.on('end', () => process.exit(0));
-  process.stdin.on('error', () => process.exit(0));
-  process.stdin.resume();
-}

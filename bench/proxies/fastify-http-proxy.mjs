@@ -1,8 +1,8 @@
 // Reference proxy: fastify 5 + @fastify/http-proxy (undici-based, default options).
 // Usage: node bench/proxies/fastify-http-proxy.mjs <listenPort> <upstreamPort>
-import fs from 'node:fs';
 import Fastify from 'fastify';
 import fastifyHttpProxy from '@fastify/http-proxy';
+import { exitWhenParentGoes } from '../lib/child.mjs';
 
 const [port, upstreamPort] = process.argv.slice(2, 4).map(Number);
 if (!Number.isInteger(port) || !Number.isInteger(upstreamPort)) {
@@ -17,19 +17,3 @@ process.stdout.write(`listening ${port}\n`);
 
 exitWhenParentGoes();
 process.on('SIGTERM', () => app.close().finally(() => process.exit(0)));
-
-// The harness gives us a stdin pipe that closes when it goes away (even on
-// SIGKILL): exit then. Not when stdin is a terminal or /dev/null (manual runs).
-function exitWhenParentGoes() {
-  let isPipe = false;
-  try {
-    const st = fs.fstatSync(0);
-    isPipe = st.isFIFO() || st.isSocket();
-  } catch {
-    // no stdin
-  }
-  if (!isPipe) return;
-  process.stdin.on('end', () => process.exit(0));
-  process.stdin.on('error', () => process.exit(0));
-  process.stdin.resume();
-}

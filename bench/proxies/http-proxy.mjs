@@ -1,8 +1,8 @@
 // Reference proxy: node-http-proxy (http-proxy 1.18) with a keep-alive http.Agent.
 // Usage: node bench/proxies/http-proxy.mjs <listenPort> <upstreamPort>
-import fs from 'node:fs';
 import http from 'node:http';
 import httpProxy from 'http-proxy';
+import { exitWhenParentGoes } from '../lib/child.mjs';
 
 const [port, upstreamPort] = process.argv.slice(2, 4).map(Number);
 if (!Number.isInteger(port) || !Number.isInteger(upstreamPort)) {
@@ -27,19 +27,3 @@ server.listen(port, '127.0.0.1', () => process.stdout.write(`listening ${port}\n
 
 exitWhenParentGoes();
 process.on('SIGTERM', () => process.exit(0));
-
-// The harness gives us a stdin pipe that closes when it goes away (even on
-// SIGKILL): exit then. Not when stdin is a terminal or /dev/null (manual runs).
-function exitWhenParentGoes() {
-  let isPipe = false;
-  try {
-    const st = fs.fstatSync(0);
-    isPipe = st.isFIFO() || st.isSocket();
-  } catch {
-    // no stdin
-  }
-  if (!isPipe) return;
-  process.stdin.on('end', () => process.exit(0));
-  process.stdin.on('error', () => process.exit(0));
-  process.stdin.resume();
-}
