@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --optimize-for-size
+#!/usr/bin/env -S node --optimize-for-size --no-memory-reducer
 //! The windrose command line: one binary, one subcommand per role.
 
 import { Command, CommanderError } from 'commander';

@@ -50,7 +50,7 @@ function inProcess(opts: GatewayOptions, store: SnapshotStore): Servers {
 function workerProcesses(opts: GatewayOptions, store: SnapshotStore): Servers {
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   // Workers get the V8 memory setting that the CLI's shebang gives the primary (see docs/performance.md).
-  cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker.js', import.meta.url)), execArgv: [...process.execArgv, '--optimize-for-size'], silent: false });
+  cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker.js', import.meta.url)), execArgv: [...process.execArgv, '--optimize-for-size', '--no-memory-reducer'], silent: false });
   const aggregator = new client.AggregatorRegistry();
   const applied = new Map<Worker, number>();
   /** Workers that said hello: only they are sure to receive what is sent; the others get the config on hello. */
