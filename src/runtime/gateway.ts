@@ -3,7 +3,6 @@
 
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
-import client from 'prom-client';
 import type { Logger } from 'pino';
 import type { LoadResult } from '../config/load.js';
 import type { ListenerLimits } from '../config/model.js';
@@ -13,8 +12,12 @@ import { translate } from '../config/translate/index.js';
 import { startAdmin, type AdminSource } from '../admin/server.js';
 import { FileProvider } from '../providers/file.js';
 import { configRegistry, dataPlaneRegistry, recordConfigVersion, recordReload } from '../telemetry/metrics.js';
+import { CONTENT_TYPE, renderText, sumMetrics, type MetricData } from '../telemetry/series.js';
 import { DataPlane } from './dataplane.js';
 import { isWindroseMessage, toPlain, type ToWorker } from './messages.js';
+
+/** How long /metrics waits for the workers' answers. */
+const METRICS_WAIT_MS = 2000;
 
 export interface GatewayOptions {
   readonly config: string;
@@ -38,11 +41,10 @@ interface Servers {
 
 function inProcess(opts: GatewayOptions, store: SnapshotStore): Servers {
   const plane = new DataPlane(opts.bind, opts.log);
-  const merged = client.Registry.merge([dataPlaneRegistry, configRegistry]);
   return {
     apply: (active) => plane.apply(active.snapshot),
     ready: () => plane.appliedVersion > 0 && plane.appliedVersion === store.active?.snapshot.version,
-    metrics: () => merged.metrics(),
+    metrics: async () => renderText([...dataPlaneRegistry.collect(), ...configRegistry.collect()]),
     drain: (graceMs) => plane.drain(graceMs),
   };
 }
@@ -51,7 +53,9 @@ function workerProcesses(opts: GatewayOptions, store: SnapshotStore): Servers {
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   // Workers get the V8 memory setting that the CLI's shebang gives the primary (see docs/performance.md).
   cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker.js', import.meta.url)), execArgv: [...process.execArgv, '--optimize-for-size', '--no-memory-reducer'], silent: false });
-  const aggregator = new client.AggregatorRegistry();
+  /** Metrics requests in flight: the answers still awaited, by request id. */
+  const gathering = new Map<number, { pending: Set<Worker>; sets: MetricData[][]; done: () => void }>();
+  let nextGather = 0;
   const applied = new Map<Worker, number>();
   /** Workers that said hello: only they are sure to receive what is sent; the others get the config on hello. */
   const greeted = new Set<Worker>();
@@ -77,6 +81,13 @@ function workerProcesses(opts: GatewayOptions, store: SnapshotStore): Servers {
       if (m.type === 'windrose:applied') {
         applied.set(w, m.version);
         settleWaiting();
+      }
+      if (m.type === 'windrose:metrics') {
+        const g = gathering.get(m.id);
+        if (g && g.pending.delete(w)) {
+          g.sets.push(m.metrics);
+          if (g.pending.size === 0) g.done();
+        }
       }
       if (m.type === 'windrose:failed') {
         for (const wait of waiting.filter((x) => x.version === m.version)) {
@@ -109,7 +120,19 @@ function workerProcesses(opts: GatewayOptions, store: SnapshotStore): Servers {
       return version > 0 && allAt(version);
     },
     async metrics() {
-      return `${await aggregator.clusterMetrics()}\n${await configRegistry.metrics()}`;
+      // Each worker answers with its own request metrics; one that does not answer in time is left out.
+      const id = nextGather++;
+      const sets: MetricData[][] = [];
+      const pending = new Set(greeted);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, METRICS_WAIT_MS);
+        const done = () => { clearTimeout(timer); resolve(); };
+        gathering.set(id, { pending, sets, done });
+        if (pending.size === 0) done();
+        for (const w of pending) w.send({ type: 'windrose:metrics?', id } satisfies ToWorker);
+      });
+      gathering.delete(id);
+      return renderText([...sumMetrics(sets), ...configRegistry.collect()]);
     },
     async drain(graceMs) {
       draining = true;
@@ -171,7 +194,7 @@ export async function runGateway(opts: GatewayOptions): Promise<() => Promise<vo
   const source: AdminSource = {
     ready: () => started.ready(),
     active: () => store.active,
-    metrics: async () => ({ contentType: configRegistry.contentType, body: await started.metrics() }),
+    metrics: async () => ({ contentType: CONTENT_TYPE, body: await started.metrics() }),
   };
   const admin = opts.admin ? await startAdmin(opts.admin.host, opts.admin.port, source) : undefined;
   if (opts.admin) log.info({ admin: `http://${opts.admin.host}:${opts.admin.port}` }, 'admin server listening');

@@ -2,18 +2,21 @@
 
 import type { ListenerLimits } from '../config/model.js';
 import type { Resource } from '../config/resources.js';
+import type { MetricData } from '../telemetry/series.js';
 
 /** A resource as it crosses IPC: plain data, without source positions. */
 export type PlainResource = Pick<Resource, 'apiVersion' | 'kind' | 'metadata' | 'spec'>;
 
 export type ToWorker =
   | { readonly type: 'windrose:config'; readonly version: number; readonly resources: readonly PlainResource[]; readonly limits: ListenerLimits }
-  | { readonly type: 'windrose:drain'; readonly graceMs: number };
+  | { readonly type: 'windrose:drain'; readonly graceMs: number }
+  | { readonly type: 'windrose:metrics?'; readonly id: number };
 
 export type ToPrimary =
   | { readonly type: 'windrose:hello' }
   | { readonly type: 'windrose:applied'; readonly version: number }
-  | { readonly type: 'windrose:failed'; readonly version: number; readonly message: string };
+  | { readonly type: 'windrose:failed'; readonly version: number; readonly message: string }
+  | { readonly type: 'windrose:metrics'; readonly id: number; readonly metrics: MetricData[] };
 
 export function toPlain(resources: readonly Resource[]): PlainResource[] {
   return resources.map((r) => ({ apiVersion: r.apiVersion, kind: r.kind, metadata: r.metadata, spec: r.spec }) as PlainResource);

@@ -1,16 +1,11 @@
 //! Entry point of a gateway worker process: applies the snapshots the primary sends and drains on request.
 
-import client from 'prom-client';
 import { dataPlaneRegistry } from '../telemetry/metrics.js';
 import { translate } from '../config/translate/index.js';
 import { SnapshotStore } from '../config/snapshot.js';
 import { createLogger, type LogFormat, type LogLevel } from '../telemetry/log.js';
 import { DataPlane } from './dataplane.js';
 import { fromPlain, isWindroseMessage, type ToPrimary } from './messages.js';
-
-// Constructing an aggregator is what makes prom-client answer the primary's metrics requests.
-new client.AggregatorRegistry();
-client.AggregatorRegistry.setRegistries([dataPlaneRegistry]);
 
 const log = createLogger((process.env.WINDROSE_LOG_LEVEL ?? 'info') as LogLevel, (process.env.WINDROSE_LOG_FORMAT ?? 'json') as LogFormat);
 const plane = new DataPlane(process.env.WINDROSE_BIND ?? '0.0.0.0', log);
@@ -32,6 +27,8 @@ process.on('message', (m: unknown) => {
         send({ type: 'windrose:failed', version: m.version, message: (err as Error).message });
       }
     });
+  } else if (m.type === 'windrose:metrics?') {
+    send({ type: 'windrose:metrics', id: m.id, metrics: dataPlaneRegistry.collect() });
   } else if (m.type === 'windrose:drain') {
     void applying.then(() => plane.drain(m.graceMs)).then(() => process.exit(0));
   }

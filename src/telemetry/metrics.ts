@@ -1,40 +1,36 @@
 //! Prometheus metrics. Series are bound once per route target and reused, so the hot path
 //! pays one array lookup and an increment per request. Names map to Envoy's and Istio's in docs/metrics.md.
 
-import client from 'prom-client';
 import type { RuleTarget } from '../config/model.js';
-import { LeanCounter, LeanHistogram, type CounterSeries, type HistogramSeries } from './series.js';
+import { Counter, Histogram, MetricRegistry, type CounterSeries, type HistogramSeries } from './series.js';
 
-/** Request-path metrics; in a multi-worker gateway each worker's copy is aggregated by the primary. */
-export const dataPlaneRegistry = client.register;
+/** Request-path metrics; in a multi-worker gateway each worker's copy is summed by the primary. */
+export const dataPlaneRegistry = new MetricRegistry();
 /** Config metrics, owned by the process that watches the config (the primary when there are workers). */
-export const configRegistry = new client.Registry();
+export const configRegistry = new MetricRegistry();
 
-const requests = new LeanCounter(
+const requests = new Counter(
   'windrose_http_requests_total',
   'Downstream HTTP requests answered, by listener, route, backend and status class.',
   dataPlaneRegistry,
 );
 
-const duration = new LeanHistogram(
+const duration = new Histogram(
   'windrose_http_request_duration_seconds',
   'Time from receiving a request to finishing its response, by listener and route.',
   [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   dataPlaneRegistry,
 );
 
-const reloads = new client.Counter({
-  name: 'windrose_config_reloads_total',
-  help: 'Configuration changes seen, by result (accepted or rejected).',
-  labelNames: ['result'] as const,
-  registers: [configRegistry],
-});
+const reloads = new Counter(
+  'windrose_config_reloads_total',
+  'Configuration changes seen, by result (accepted or rejected).',
+  configRegistry,
+);
+const reloadsAccepted = reloads.bind({ result: 'accepted' });
+const reloadsRejected = reloads.bind({ result: 'rejected' });
 
-const configVersion = new client.Gauge({
-  name: 'windrose_config_version',
-  help: 'Version of the snapshot being served.',
-  registers: [configRegistry],
-});
+const configVersion = new Counter('windrose_config_version', 'Version of the snapshot being served.', configRegistry, 'gauge');
 
 type CounterChild = CounterSeries;
 type HistogramChild = HistogramSeries;
@@ -83,9 +79,9 @@ export function recordUnrouted(listener: string, status: number, seconds: number
 }
 
 export function recordReload(accepted: boolean): void {
-  reloads.labels(accepted ? 'accepted' : 'rejected').inc();
+  (accepted ? reloadsAccepted : reloadsRejected).inc();
 }
 
 export function recordConfigVersion(version: number): void {
-  configVersion.set(version);
+  configVersion.set({}, version);
 }
