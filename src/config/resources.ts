@@ -298,6 +298,11 @@ export interface BackendTrafficPolicySpec {
     readonly http1?: { readonly maxConnectionsPerEndpoint?: number };
     readonly http2?: { readonly maxConcurrentStreams?: number; readonly maxConnectionsPerEndpoint?: number };
   };
+  /** Rehearsing failures: answer with a status, or hold the request, for a percentage of requests (100 when unset). */
+  readonly faultInjection?: {
+    readonly abort?: { readonly httpStatus: number; readonly percentage?: number };
+    readonly delay?: { readonly fixedDelay: string; readonly percentage?: number };
+  };
 }
 
 // ---- the union -------------------------------------------------------------------------

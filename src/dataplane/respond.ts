@@ -4,8 +4,10 @@ import { ERRORS, errorBody, type ErrorCode } from '../errors.js';
 import type { LocalResponse } from './filters/filter.js';
 import type { DownstreamResponse } from './proxy.js';
 
-export function sendError(res: DownstreamResponse, code: ErrorCode, message: string, requestId: string, extra?: readonly (readonly [string, string])[]): number {
-  const status = ERRORS[code].status;
+export function sendError(
+  res: DownstreamResponse, code: ErrorCode, message: string, requestId: string,
+  extra?: readonly (readonly [string, string])[], status: number = ERRORS[code].status,
+): number {
   if (res.headersSent) {
     res.destroy();
     return status;
@@ -19,7 +21,7 @@ export function sendError(res: DownstreamResponse, code: ErrorCode, message: str
 }
 
 export function sendLocal(res: DownstreamResponse, local: LocalResponse, requestId: string): number {
-  if (local.errorCode !== undefined) return sendError(res, local.errorCode, local.message ?? ERRORS[local.errorCode].meaning, requestId, local.headers);
+  if (local.errorCode !== undefined) return sendError(res, local.errorCode, local.message ?? ERRORS[local.errorCode].meaning, requestId, local.headers, local.status);
   const headers: string[] = ['x-request-id', requestId, 'content-length', '0'];
   for (const [k, v] of local.headers ?? []) headers.push(k, v);
   res.writeHead(local.status, headers);

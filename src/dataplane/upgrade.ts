@@ -21,16 +21,19 @@ function answer(socket: Duplex, status: number, headers: readonly (readonly [str
   return status;
 }
 
-function refuse(socket: Duplex, code: ErrorCode, message: string, requestId: string, extra: readonly (readonly [string, string])[] = []): number {
+function refuse(
+  socket: Duplex, code: ErrorCode, message: string, requestId: string,
+  extra: readonly (readonly [string, string])[] = [], status: number = ERRORS[code].status,
+): number {
   const body = errorBody(code, message, requestId);
-  return answer(socket, ERRORS[code].status, [
+  return answer(socket, status, [
     ['content-type', 'application/json'], ['content-length', String(Buffer.byteLength(body))], ['x-request-id', requestId], ...extra,
   ], body);
 }
 
 /** A filter's own answer (a redirect, a denial) goes back as it would for any request, never as a bare 400. */
 function answerLocal(socket: Duplex, local: LocalResponse, requestId: string): number {
-  if (local.errorCode !== undefined) return refuse(socket, local.errorCode, local.message ?? ERRORS[local.errorCode].meaning, requestId, local.headers);
+  if (local.errorCode !== undefined) return refuse(socket, local.errorCode, local.message ?? ERRORS[local.errorCode].meaning, requestId, local.headers, local.status);
   return answer(socket, local.status, [['x-request-id', requestId], ['content-length', '0'], ...(local.headers ?? [])], '');
 }
 

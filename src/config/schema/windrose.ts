@@ -3,7 +3,7 @@
 import type { z } from 'zod';
 import type { BackendSpec, BackendTrafficPolicySpec } from '../resources.js';
 import { duration, group, ipAddress, kind, objectName, preciseHostname, sectionName } from './formats.js';
-import { AT_KEY, int, list, strict, string } from './primitives.js';
+import { AT_KEY, int, leaf, list, show, strict, string } from './primitives.js';
 import { portNumber } from './refs.js';
 
 const endpoint = strict({
@@ -25,6 +25,9 @@ export const backendSpec: z.ZodType<BackendSpec> = strict({
 
 const positive = int(1).optional();
 
+const percentage = leaf<number>((v) =>
+  typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 100 ? undefined : `expected a number from 0 to 100, got ${show(v)}`);
+
 export const backendTrafficPolicySpec: z.ZodType<BackendTrafficPolicySpec> = strict({
   targetRefs: list(strict({ group, kind, name: objectName, sectionName: sectionName.optional() }), { min: 1, max: 16 }),
   timeout: strict({
@@ -34,5 +37,9 @@ export const backendTrafficPolicySpec: z.ZodType<BackendTrafficPolicySpec> = str
   connection: strict({
     http1: strict({ maxConnectionsPerEndpoint: positive }).optional(),
     http2: strict({ maxConcurrentStreams: positive, maxConnectionsPerEndpoint: positive }).optional(),
+  }).optional(),
+  faultInjection: strict({
+    abort: strict({ httpStatus: int(200, 599), percentage: percentage.optional() }).optional(),
+    delay: strict({ fixedDelay: duration, percentage: percentage.optional() }).optional(),
   }).optional(),
 });

@@ -14,6 +14,12 @@ export interface TrafficSettings {
   readonly requestTimeoutMs?: number;
   readonly http1MaxConnections?: number;
   readonly http2MaxConcurrentStreams?: number;
+  readonly fault?: FaultSpec;
+}
+
+export interface FaultSpec {
+  readonly abort?: { readonly status: number; readonly fraction: number };
+  readonly delay?: { readonly ms: number; readonly fraction: number };
 }
 
 export const DEFAULT_CLUSTER: Omit<ClusterSettings, 'protocol'> = {
@@ -32,6 +38,13 @@ function settingsOf(spec: BackendTrafficPolicySpec): TrafficSettings {
   if (h1 !== undefined) s.http1MaxConnections = h1;
   const h2 = spec.connection?.http2?.maxConcurrentStreams;
   if (h2 !== undefined) s.http2MaxConcurrentStreams = h2;
+  const f = spec.faultInjection;
+  if (f?.abort || f?.delay) {
+    s.fault = {
+      ...(f.abort ? { abort: { status: f.abort.httpStatus, fraction: (f.abort.percentage ?? 100) / 100 } } : {}),
+      ...(f.delay ? { delay: { ms: durationMs(f.delay.fixedDelay), fraction: (f.delay.percentage ?? 100) / 100 } } : {}),
+    };
+  }
   return s;
 }
 

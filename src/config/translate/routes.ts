@@ -7,6 +7,7 @@ import { requestMirror } from '../../dataplane/filters/gateway-api/mirror.js';
 import { requestRedirect } from '../../dataplane/filters/gateway-api/redirect.js';
 import { unsupportedFilter } from '../../dataplane/filters/gateway-api/unsupported.js';
 import { urlRewrite } from '../../dataplane/filters/gateway-api/url-rewrite.js';
+import { faultInjection } from '../../dataplane/filters/fault/filter.js';
 import type { RuleTarget, WeightedCluster } from '../model.js';
 import { CONTROLLER_NAME, GATEWAY_GROUP, type HTTPRoute, type HTTPRouteFilter, type HTTPRouteRule, type ParentReference } from '../resources.js';
 import { condition, type Condition, type ResourceStatus, type RouteParentStatus } from '../status.js';
@@ -85,7 +86,11 @@ function compileRule(
     routeName: `${nsOf(route)}/${route.metadata.name}`,
     ruleIndex,
     listenerName: listener.id,
-    filters: compileFilters(idx, route, rule.filters, listener, clusters, settings, problems),
+    // Policy filters run before the route's own, so an injected fault answers before any rewrite or mirror.
+    filters: [
+      ...(settings.fault ? [faultInjection(settings.fault)] : []),
+      ...compileFilters(idx, route, rule.filters, listener, clusters, settings, problems),
+    ],
     backends,
     totalWeight: backends.reduce((sum, b) => sum + b.weight, 0),
     timeouts: { requestMs, backendRequestMs },
