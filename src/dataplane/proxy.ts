@@ -12,7 +12,7 @@ import type { ErrorCode } from '../errors.js';
 import { recordRouted, recordUnrouted } from '../telemetry/metrics.js';
 import { runRequestFilters, runResponseFilters } from './chain.js';
 import type { FilterOutcome, ProxyRequest, ProxyResponseHead } from './filters/filter.js';
-import { http1HeadProblem, readRawResponseHeaders, readRequestHeaders, type DownstreamHeaders } from './request-headers.js';
+import { http1HeadProblem, readRawResponseHeaders, readRequestHeaders, setForwardingHeaders, type DownstreamHeaders } from './request-headers.js';
 import { sendError, sendLocal } from './respond.js';
 import type { UpstreamPools } from './upstream/pools.js';
 
@@ -142,10 +142,8 @@ export class RequestHandler {
     };
     const outcome = runRequestFilters(target.filters, preq);
     if (outcome instanceof Promise) {
-      outcome.then(
-        (settled) => this.afterFilters(req, res, state, target, preq, settled, down, started),
-        () => this.finish(target, -1, sendError(res, 'internal_error', 'a filter failed', requestId), started),
-      );
+      // The chain never rejects: a failing filter already became a 500 outcome.
+      void outcome.then((settled) => this.afterFilters(req, res, state, target, preq, settled, down, started));
     } else {
       this.afterFilters(req, res, state, target, preq, outcome, down, started);
     }
@@ -166,12 +164,9 @@ export class RequestHandler {
     if (backend.filters.length > 0) {
       const more = runRequestFilters(backend.filters, preq);
       if (more instanceof Promise) {
-        more.then(
-          (settled) => settled !== undefined
-            ? this.finish(target, index, sendLocal(res, settled, preq.requestId), started)
-            : this.forward(req, res, state, target, index, backend, preq, down, started),
-          () => this.finish(target, index, sendError(res, 'internal_error', 'a filter failed', preq.requestId), started),
-        );
+        void more.then((settled) => settled !== undefined
+          ? this.finish(target, index, sendLocal(res, settled, preq.requestId), started)
+          : this.forward(req, res, state, target, index, backend, preq, down, started));
         return;
       }
       if (more !== undefined) return this.finish(target, index, sendLocal(res, more, preq.requestId), started);
@@ -203,21 +198,15 @@ export class RequestHandler {
     }
 
     const headers = preq.headers;
-    const clientAddress = preq.clientAddress;
-    headers.set('x-forwarded-for', down.forwardedFor ? `${down.forwardedFor}, ${clientAddress}` : clientAddress);
-    headers.set('x-forwarded-proto', state.scheme);
-    headers.set('x-forwarded-host', down.host);
-    headers.set('x-request-id', requestId);
-    if (down.teTrailers) headers.set('te', 'trailers');
     // Over HTTP/2 undici sends the host header as :authority, so the backend sees the client's (or rewritten) host either way.
-    headers.set('host', preq.authority);
+    setForwardingHeaders(preq, down);
+    if (down.teTrailers) headers.set('te', 'trailers');
 
     const mirrors = preq.mirrors;
     if (mirrors !== undefined) body = this.mirror(mirrors, preq, body);
 
     const path = preq.query === '' ? preq.path : `${preq.path}?${preq.query}`;
-    const proxied = new ProxiedExchange(res, target, preq, started, this, req.httpVersionMajor === 2);
-    proxied.index = index;
+    const proxied = new ProxiedExchange(res, target, index, preq, started, this, req.httpVersionMajor === 2);
     const timeouts = target.timeouts;
     if (timeouts.requestMs > 0) proxied.arm(timeouts.requestMs - (performance.now() - started), 'request_timeout', `the request did not complete within ${timeouts.requestMs}ms`);
     if (timeouts.backendRequestMs > 0) proxied.arm(timeouts.backendRequestMs, 'upstream_timeout', `the backend did not answer within ${timeouts.backendRequestMs}ms`);
@@ -290,7 +279,6 @@ function readTrailers(raw: unknown): Record<string, string | string[]> | undefin
  * header lines, so a response head is read once, straight into the list written downstream.
  */
 class ProxiedExchange {
-  index = -1;
   private abortUpstream: ((err: Error) => void) | undefined;
   private resumeUpstream: (() => void) | undefined;
   private timers: NodeJS.Timeout[] | undefined;
@@ -304,6 +292,8 @@ class ProxiedExchange {
   constructor(
     private readonly res: DownstreamResponse,
     private readonly target: RuleTarget,
+    /** The chosen backend of the rule. */
+    private readonly index: number,
     private readonly preq: ProxyRequest,
     private readonly started: number,
     private readonly owner: RequestHandler,

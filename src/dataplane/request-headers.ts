@@ -2,6 +2,7 @@
 //! hop-by-hop headers dropped (RFC 9110 §7.6.1, including those the Connection header names),
 //! HTTP/2 pseudo-headers dropped, and the values windrose needs picked out on the way.
 
+import type { ProxyRequest } from './filters/filter.js';
 import { HeaderList } from './headers.js';
 
 // "expect" is answered here (the server sends 100 Continue itself), so the backend never waits on it.
@@ -62,6 +63,20 @@ export function readRequestHeaders(rawHeaders: readonly string[]): DownstreamHea
     }
   }
   return { headers, host, requestId, forwardedFor, teTrailers, hostFields, contentLength, transferEncoding };
+}
+
+/**
+ * The headers windrose adds on the way upstream, for proxied requests and upgrades alike:
+ * the forwarding chain, the request id, and the host (the client's, or the one URLRewrite set).
+ */
+export function setForwardingHeaders(preq: ProxyRequest, down: DownstreamHeaders): void {
+  const headers = preq.headers;
+  const client = preq.clientAddress;
+  headers.set('x-forwarded-for', down.forwardedFor ? `${down.forwardedFor}, ${client}` : client);
+  headers.set('x-forwarded-proto', preq.scheme);
+  headers.set('x-forwarded-host', down.host);
+  headers.set('x-request-id', preq.requestId);
+  headers.set('host', preq.authority);
 }
 
 /**

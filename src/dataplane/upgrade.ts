@@ -10,7 +10,7 @@ import { recordRouted, recordUnrouted } from '../telemetry/metrics.js';
 import { runRequestFilters } from './chain.js';
 import type { LocalResponse, ProxyRequest } from './filters/filter.js';
 import { chooseBackend, type PortState } from './proxy.js';
-import { readRequestHeaders } from './request-headers.js';
+import { readRequestHeaders, setForwardingHeaders } from './request-headers.js';
 import type { UpstreamPools } from './upstream/pools.js';
 
 function answer(socket: Duplex, status: number, headers: readonly (readonly [string, string])[], body: string): number {
@@ -79,12 +79,7 @@ export class UpgradeHandler {
       const picked = this.pools.pick(cluster);
       if (!picked) return done(index, refuse(socket, 'no_healthy_upstream', 'the backend has no endpoints', requestId));
       const headers = preq.headers;
-      const client = preq.clientAddress;
-      headers.set('x-forwarded-for', down.forwardedFor ? `${down.forwardedFor}, ${client}` : client);
-      headers.set('x-forwarded-proto', state.scheme);
-      headers.set('x-forwarded-host', down.host);
-      headers.set('x-request-id', requestId);
-      headers.set('host', preq.authority);
+      setForwardingHeaders(preq, down);
       headers.set('connection', 'upgrade');
       headers.set('upgrade', upgrade);
       const lines = [`${preq.method} ${preq.query ? `${preq.path}?${preq.query}` : preq.path} HTTP/1.1`];

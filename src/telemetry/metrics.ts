@@ -37,24 +37,25 @@ type HistogramChild = HistogramSeries;
 
 interface BoundRoute {
   readonly duration: HistogramChild;
-  /** [backend index + 1][status class 1..5]; row 0 counts answers given before a backend was chosen. */
+  /** [backend index + 1][status class]; row 0 counts answers given before a backend was chosen. */
   readonly counts: CounterChild[][];
 }
 
 const bound = new WeakMap<RuleTarget, BoundRoute>();
 const unrouted = new Map<string, { duration: HistogramChild; counts: CounterChild[] }>();
-const CLASSES = ['', '1xx', '2xx', '3xx', '4xx', '5xx'];
+const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
 
+/** 0 for 1xx … 4 for 5xx; anything outside 100-599 counts as 5xx. */
 function classIndex(status: number): number {
   const c = (status / 100) | 0;
-  return c >= 1 && c <= 5 ? c : 5;
+  return c >= 1 && c <= 5 ? c - 1 : 4;
 }
 
 function bind(target: RuleTarget): BoundRoute {
   const names = ['', ...target.backends.map((b) => b.cluster?.name ?? 'unresolved')];
   const b: BoundRoute = {
     duration: duration.bind({ listener: target.listenerName, route: target.routeName }),
-    counts: names.map((backend) => CLASSES.map((cls) => requests.bind({ listener: target.listenerName, route: target.routeName, backend, code_class: cls || '5xx' }))),
+    counts: names.map((backend) => CLASSES.map((cls) => requests.bind({ listener: target.listenerName, route: target.routeName, backend, code_class: cls }))),
   };
   bound.set(target, b);
   return b;
@@ -71,7 +72,7 @@ export function recordRouted(target: RuleTarget, backendIndex: number, status: n
 export function recordUnrouted(listener: string, status: number, seconds: number): void {
   let u = unrouted.get(listener);
   if (u === undefined) {
-    u = { duration: duration.bind({ listener, route: '' }), counts: CLASSES.map((cls) => requests.bind({ listener, route: '', backend: '', code_class: cls || '5xx' })) };
+    u = { duration: duration.bind({ listener, route: '' }), counts: CLASSES.map((cls) => requests.bind({ listener, route: '', backend: '', code_class: cls })) };
     unrouted.set(listener, u);
   }
   u.duration.observe(seconds);
