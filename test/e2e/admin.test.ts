@@ -3,11 +3,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Agent, request } from 'undici';
-import { baseConfig, simpleRoute, startBackend, type Backend } from '../helpers/backends.js';
+import { baseConfig, gatewayWithBackend, simpleRoute } from '../helpers/backends.js';
 import { freePort } from '../helpers/ports.js';
-import { CLI, startWindrose, tempConfigDir, waitForVersion, type Windrose } from '../helpers/windrose.js';
+import { CLI, tempConfigDir, waitForVersion } from '../helpers/windrose.js';
 
 const SECRET = `apiVersion: v1
 kind: Secret
@@ -22,38 +22,26 @@ async function json<T>(url: string): Promise<{ status: number; body: T }> {
 }
 
 describe('admin server', () => {
-  let gw: Windrose;
-  let a: Backend;
-  let port: number;
-
-  before(async () => {
-    a = await startBackend('a');
-    port = await freePort();
-    gw = await startWindrose({ 'gateway.yaml': baseConfig(port, { a: a.port }), 'routes.yaml': simpleRoute('main', 'a'), 'secret.yaml': SECRET });
-  });
-  after(async () => {
-    await gw?.stop();
-    await a?.close();
-  });
+  const t = gatewayWithBackend({ 'routes.yaml': simpleRoute('main', 'a'), 'secret.yaml': SECRET });
 
   test('/live and /ready answer 200 once serving', async () => {
-    assert.equal((await json(`${gw.admin}/live`)).status, 200);
-    const ready = await json<{ ready: boolean; version: number }>(`${gw.admin}/ready`);
+    assert.equal((await json(`${t.gw.admin}/live`)).status, 200);
+    const ready = await json<{ ready: boolean; version: number }>(`${t.gw.admin}/ready`);
     assert.equal(ready.status, 200);
     assert.deepEqual(ready.body, { ready: true, version: 1 });
   });
 
   test('/config shows the active snapshot with secret values redacted', async () => {
-    const { body } = await json<{ version: number; ports: { port: number; protocol: string }[]; resources: { kind: string; spec: Record<string, unknown> }[] }>(`${gw.admin}/config`);
+    const { body } = await json<{ version: number; ports: { port: number; protocol: string }[]; resources: { kind: string; spec: Record<string, unknown> }[] }>(`${t.gw.admin}/config`);
     assert.equal(body.version, 1);
-    assert.deepEqual(body.ports.map((p) => [p.port, p.protocol]), [[port, 'HTTP']]);
+    assert.deepEqual(body.ports.map((p) => [p.port, p.protocol]), [[t.port, 'HTTP']]);
     const secret = body.resources.find((r) => r.kind === 'Secret');
     assert.deepEqual(secret?.spec.stringData, { password: '[redacted]' });
     assert.doesNotMatch(JSON.stringify(body), /hunter2/);
   });
 
   test('/status shows the conditions Kubernetes would hold', async () => {
-    const { body } = await json<{ resources: { kind: string; name: string; conditions?: { type: string; status: string; reason: string }[]; parents?: { conditions: { type: string; status: string; reason: string }[] }[]; listeners?: { attachedRoutes: number }[] }[] }>(`${gw.admin}/status`);
+    const { body } = await json<{ resources: { kind: string; name: string; conditions?: { type: string; status: string; reason: string }[]; parents?: { conditions: { type: string; status: string; reason: string }[] }[]; listeners?: { attachedRoutes: number }[] }[] }>(`${t.gw.admin}/status`);
     const gateway = body.resources.find((r) => r.kind === 'Gateway');
     assert.deepEqual(gateway?.conditions?.map((c) => [c.type, c.status, c.reason]), [['Accepted', 'True', 'Accepted'], ['Programmed', 'True', 'Programmed']]);
     assert.equal(gateway?.listeners?.[0].attachedRoutes, 1);
@@ -62,63 +50,51 @@ describe('admin server', () => {
   });
 
   test('/metrics counts requests by listener, route, backend and status class, with latency', async () => {
-    for (let i = 0; i < 3; i++) await (await request(`http://127.0.0.1:${port}/m`)).body.dump();
-    const text = await (await request(`${gw.admin}/metrics`)).body.text();
+    for (let i = 0; i < 3; i++) await (await request(`http://127.0.0.1:${t.port}/m`)).body.dump();
+    const text = await (await request(`${t.gw.admin}/metrics`)).body.text();
     assert.match(text, /windrose_http_requests_total\{listener="default\/gw\/http",route="default\/main",backend="Backend default\/a",code_class="2xx"\} 3/);
     assert.match(text, /windrose_http_request_duration_seconds_count\{listener="default\/gw\/http",route="default\/main"\} 3/);
     assert.match(text, /windrose_config_reloads_total\{result="accepted"\} 1/);
   });
 
   test('unknown admin paths answer 404 with JSON', async () => {
-    const r = await json<{ error: { code: string } }>(`${gw.admin}/nope`);
+    const r = await json<{ error: { code: string } }>(`${t.gw.admin}/nope`);
     assert.equal(r.status, 404);
     assert.equal(r.body.error.code, 'not_found');
   });
 });
 
 describe('several workers', () => {
-  let gw: Windrose;
-  let a: Backend;
-  let port: number;
-
-  before(async () => {
-    a = await startBackend('a');
-    port = await freePort();
-    gw = await startWindrose({ 'gateway.yaml': baseConfig(port, { a: a.port }), 'routes.yaml': simpleRoute('main', 'a') }, { workers: 2 });
-  });
-  after(async () => {
-    await gw?.stop();
-    await a?.close();
-  });
+  const t = gatewayWithBackend({ 'routes.yaml': simpleRoute('main', 'a') }, { workers: 2 });
 
   test('two workers serve the same port, a change reaches both, and metrics add up across them', async () => {
     const requests = 40;
     const fresh = () => new Agent({ pipelining: 0 });
     for (let i = 0; i < requests; i++) {
       const agent = fresh();
-      await (await request(`http://127.0.0.1:${port}/w`, { dispatcher: agent })).body.dump();
+      await (await request(`http://127.0.0.1:${t.port}/w`, { dispatcher: agent })).body.dump();
       await agent.close();
     }
-    const text = await (await request(`${gw.admin}/metrics`)).body.text();
+    const text = await (await request(`${t.gw.admin}/metrics`)).body.text();
     assert.match(text, new RegExp(`windrose_http_requests_total\\{[^}]*code_class="2xx"\\} ${requests}`));
 
-    gw.write('routes.yaml', simpleRoute('main', 'a', `    filters:
+    t.gw.write('routes.yaml', simpleRoute('main', 'a', `    filters:
     - type: ResponseHeaderModifier
       responseHeaderModifier: { set: [{ name: x-config, value: two }] }
 `));
-    await waitForVersion(gw, 2);
+    await waitForVersion(t.gw, 2);
     for (let i = 0; i < 20; i++) {
       const agent = fresh();
-      const res = await request(`http://127.0.0.1:${port}/w`, { dispatcher: agent });
+      const res = await request(`http://127.0.0.1:${t.port}/w`, { dispatcher: agent });
       await res.body.dump();
       await agent.close();
       assert.equal(res.headers['x-config'], 'two');
     }
-    assert.equal((await json<{ ready: boolean }>(`${gw.admin}/ready`)).body.ready, true);
+    assert.equal((await json<{ ready: boolean }>(`${t.gw.admin}/ready`)).body.ready, true);
   });
 
   test('SIGTERM drains and exits 0', async () => {
-    assert.equal(await gw.stop(), 0);
+    assert.equal(await t.gw.stop(), 0);
   });
 });
 

@@ -1,11 +1,10 @@
 //! End to end: hot reload under load loses nothing; an invalid change is rejected and the last good config keeps serving.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Pool, request } from 'undici';
-import { baseConfig, startBackend, type Backend } from '../helpers/backends.js';
-import { freePort } from '../helpers/ports.js';
-import { startWindrose, waitForVersion, type Windrose } from '../helpers/windrose.js';
+import { gatewayWithBackend } from '../helpers/backends.js';
+import { waitForVersion } from '../helpers/windrose.js';
 
 function route(tag: string): string {
   return `apiVersion: gateway.networking.k8s.io/v1
@@ -22,22 +21,10 @@ spec:
 }
 
 describe('hot reload', () => {
-  let gw: Windrose;
-  let a: Backend;
-  let port: number;
-
-  before(async () => {
-    a = await startBackend('a');
-    port = await freePort();
-    gw = await startWindrose({ 'gateway.yaml': baseConfig(port, { a: a.port }), 'routes.yaml': route('v1') });
-  });
-  after(async () => {
-    await gw?.stop();
-    await a?.close();
-  });
+  const t = gatewayWithBackend({ 'routes.yaml': route('v1') });
 
   test('20 reloads under continuous load fail no request and drop no connection', async () => {
-    const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 8 });
+    const pool = new Pool(`http://127.0.0.1:${t.port}`, { connections: 8 });
     let ok = 0;
     const failures: string[] = [];
     const seen = new Set<string>();
@@ -61,10 +48,10 @@ describe('hot reload', () => {
     const workers = Array.from({ length: 8 }, worker);
     let version = 1;
     for (let i = 2; i <= 21; i++) {
-      gw.write('routes.yaml', route(`v${i}`));
+      t.gw.write('routes.yaml', route(`v${i}`));
       version++;
-      await waitForVersion(gw, version);
-      const res = await request(`http://127.0.0.1:${port}/check`);
+      await waitForVersion(t.gw, version);
+      const res = await request(`http://127.0.0.1:${t.port}/check`);
       await res.body.dump();
       assert.equal(res.headers['x-config'], `v${i}`, `reload ${i} is served`);
     }
@@ -78,19 +65,19 @@ describe('hot reload', () => {
   });
 
   test('an invalid change is rejected with its location and the last good config keeps serving', async () => {
-    const before = await request(`${gw.admin}/config`).then((r) => r.body.json()) as { version: number };
-    gw.write('routes.yaml', route('broken').replace('backendRefs:', 'backendRefz:'));
-    const rejected = await gw.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('config change rejected'));
+    const before = await request(`${t.gw.admin}/config`).then((r) => r.body.json()) as { version: number };
+    t.gw.write('routes.yaml', route('broken').replace('backendRefs:', 'backendRefz:'));
+    const rejected = await t.gw.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('config change rejected'));
     const errors = rejected.errors as string[];
     assert.equal(errors.length, 1);
     assert.match(errors[0], /routes\.yaml:\d+:\d+ HTTPRoute default\/main spec\.rules\[0\]/);
     assert.match(errors[0], /backendRefz/);
-    const res = await request(`http://127.0.0.1:${port}/still`);
+    const res = await request(`http://127.0.0.1:${t.port}/still`);
     await res.body.dump();
     assert.equal(res.statusCode, 200);
-    const now = await request(`${gw.admin}/config`).then((r) => r.body.json()) as { version: number };
+    const now = await request(`${t.gw.admin}/config`).then((r) => r.body.json()) as { version: number };
     assert.equal(now.version, before.version);
-    const metrics = await request(`${gw.admin}/metrics`).then((r) => r.body.text());
+    const metrics = await request(`${t.gw.admin}/metrics`).then((r) => r.body.text());
     assert.match(metrics, /windrose_config_reloads_total\{result="rejected"\} 1/);
   });
 });

@@ -1,7 +1,10 @@
 //! Real HTTP backends on loopback for end-to-end tests: an echo server that reports what it received.
 
 import http from 'node:http';
+import { after, before } from 'node:test';
 import type { AddressInfo } from 'node:net';
+import { freePort } from './ports.js';
+import { startWindrose, type Windrose } from './windrose.js';
 
 export interface Echo {
   readonly method: string;
@@ -81,4 +84,32 @@ spec:
   rules:
   - backendRefs: [{ group: windrose.dev, kind: Backend, name: ${backend} }]
 ${extraRule}`;
+}
+
+export interface GatewayWithBackend {
+  readonly gw: Windrose;
+  /** The echo backend, named "a" in the config. */
+  readonly a: Backend;
+  readonly port: number;
+  /** http://127.0.0.1:<port> */
+  readonly base: string;
+}
+
+/**
+ * Registers before/after hooks that start an echo backend "a" and windrose with a Gateway "gw" on a
+ * free port (baseConfig) plus `files`, and stop both; the returned object is filled in by `before`.
+ */
+export function gatewayWithBackend(files: Record<string, string>, opts: Parameters<typeof startWindrose>[1] = {}): GatewayWithBackend {
+  const t = {} as { gw: Windrose; a: Backend; port: number; base: string };
+  before(async () => {
+    t.a = await startBackend('a');
+    t.port = await freePort();
+    t.base = `http://127.0.0.1:${t.port}`;
+    t.gw = await startWindrose({ 'gateway.yaml': baseConfig(t.port, { a: t.a.port }), ...files }, opts);
+  });
+  after(async () => {
+    await t.gw?.stop();
+    await t.a?.close();
+  });
+  return t;
 }
