@@ -599,6 +599,132 @@ test('windrose kinds: Backend endpoints and BackendTrafficPolicy', () => {
   ]);
 });
 
+/** A BackendTrafficPolicy on Gateway gw with `body` (indented under spec) as the rest of its spec; line 6 is body's first. */
+const trafficPolicy = (name: string, body: string) => `apiVersion: windrose.dev/v1alpha1
+kind: BackendTrafficPolicy
+metadata: {name: ${name}}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: gw}]
+${body.replace(/^\n/, '').replace(/^/gm, '  ').trimEnd()}
+`;
+
+test('BackendTrafficPolicy resilience blocks load with their values', () => {
+  const text = trafficPolicy('full', `
+loadBalancer:
+  type: ConsistentHash
+  consistentHash: {type: Header, header: {name: x-user}}
+  panicThreshold: 25.5
+healthCheck:
+  active: {type: HTTP, http: {path: /healthz, method: HEAD, expectedStatuses: [200, 204]}, interval: 5s, timeout: 500ms, healthyThreshold: 2, unhealthyThreshold: 4}
+  passive: {interval: 10s, consecutive5XxErrors: 0, consecutiveGatewayErrors: 3, baseEjectionTime: 1m, maxEjectionTime: 1m, maxEjectionPercent: 100, successRate: {minimumHosts: 3}}
+circuitBreaker: {maxConnections: 10, maxPendingRequests: 20, maxParallelRequests: 30, maxParallelRetries: 0}
+retry:
+  numRetries: 0
+  retryOn: {triggers: [retriable-status-codes], httpStatusCodes: [429, 503], nonIdempotent: true}
+  perRetry: {timeout: 0s, backOff: {baseInterval: 10ms, maxInterval: 10ms}}
+  maxBodySize: 1048576
+  budget: {percent: 0, minRetriesPerSecond: 0, interval: 1m, disabled: true}
+timeout: {http: {streamIdleTimeout: 0s}}
+`) + yaml`
+    ---
+    apiVersion: windrose.dev/v1alpha1
+    kind: Backend
+    metadata: {name: weighted}
+    spec:
+      endpoints: [{ip: 10.0.0.1, port: 80, weight: 1000000}, {ip: 10.0.0.2, port: 80}]
+  `;
+  const result = parseConfigText(text, 'test.yaml');
+  assert.deepEqual(result.errors.map(formatConfigError), []);
+  const { spec } = find(result.resources, 'BackendTrafficPolicy', 'full');
+  assert.deepEqual(spec.loadBalancer?.consistentHash, { type: 'Header', header: { name: 'x-user' } });
+  assert.equal(spec.retry?.maxBodySize, 1048576);
+  assert.deepEqual(spec.healthCheck?.passive?.successRate, { minimumHosts: 3 });
+  assert.deepEqual(find(result.resources, 'Backend', 'weighted').spec.endpoints.map((e) => e.weight), [1000000, undefined]);
+});
+
+test('BackendTrafficPolicy loadBalancer: known types, and consistentHash exactly with ConsistentHash', () => {
+  const text = [
+    trafficPolicy('fastest', 'loadBalancer: {type: Fastest, panicThreshold: 150}'),
+    trafficPolicy('no-hash', 'loadBalancer: {type: ConsistentHash}'),
+    trafficPolicy('stray-hash', 'loadBalancer:\n  consistentHash: {type: SourceIP}'),
+    trafficPolicy('wrong-source', 'loadBalancer:\n  type: ConsistentHash\n  consistentHash: {type: Header, cookie: {name: session}}'),
+  ].join('---\n');
+  assert.deepEqual(errorsOf(text), [
+    'test.yaml:6:24 BackendTrafficPolicy default/fastest spec.loadBalancer.type: expected one of "RoundRobin", "LeastRequest", "Random", "ConsistentHash", got "Fastest"',
+    'test.yaml:6:49 BackendTrafficPolicy default/fastest spec.loadBalancer.panicThreshold: expected a number from 0 to 100, got 150',
+    'test.yaml:13:17 BackendTrafficPolicy default/no-hash spec.loadBalancer.consistentHash: required when type is ConsistentHash',
+    'test.yaml:21:5 BackendTrafficPolicy default/stray-hash spec.loadBalancer.consistentHash: only allowed when type is ConsistentHash, but type is RoundRobin (the default)',
+    'test.yaml:30:21 BackendTrafficPolicy default/wrong-source spec.loadBalancer.consistentHash.header: required when type is Header',
+    'test.yaml:30:36 BackendTrafficPolicy default/wrong-source spec.loadBalancer.consistentHash.cookie: only allowed when type is Cookie, but type is Header',
+  ]);
+});
+
+test('BackendTrafficPolicy healthCheck: HTTP checks, statuses 100-599, positive intervals, ejection times in order', () => {
+  const text = [
+    trafficPolicy('active', `
+healthCheck:
+  active:
+    type: http
+    http: {path: healthz, method: GOT, expectedStatuses: [99]}
+    interval: 0s
+    unhealthyThreshold: 0
+`),
+    trafficPolicy('statuses', 'healthCheck: {active: {type: HTTP, http: {path: /, expectedStatuses: [200, 204, 200]}}}'),
+    trafficPolicy('ejection', 'healthCheck:\n  passive: {maxEjectionTime: 10s}'),
+    trafficPolicy('ejection-percent', 'healthCheck:\n  passive: {maxEjectionPercent: 101}'),
+    trafficPolicy('ejection-order', 'healthCheck:\n  passive: {baseEjectionTime: 1m, maxEjectionTime: 30s}'),
+  ].join('---\n');
+  assert.deepEqual(errorsOf(text), [
+    'test.yaml:8:13 BackendTrafficPolicy default/active spec.healthCheck.active.type: expected one of "HTTP", got "http" (did you mean "HTTP"?)',
+    'test.yaml:9:20 BackendTrafficPolicy default/active spec.healthCheck.active.http.path: invalid path "healthz": must start with "/"',
+    'test.yaml:9:37 BackendTrafficPolicy default/active spec.healthCheck.active.http.method: expected one of "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", got "GOT" (did you mean "GET"?)',
+    'test.yaml:9:61 BackendTrafficPolicy default/active spec.healthCheck.active.http.expectedStatuses[0]: expected an integer from 100 to 599, got 99',
+    'test.yaml:10:17 BackendTrafficPolicy default/active spec.healthCheck.active.interval: must be longer than 0, got "0s"',
+    'test.yaml:11:27 BackendTrafficPolicy default/active spec.healthCheck.active.unhealthyThreshold: expected an integer from 1 to 2147483647, got 0',
+    'test.yaml:18:83 BackendTrafficPolicy default/statuses spec.healthCheck.active.http.expectedStatuses[2]: duplicate status code 200 (also at index 0)',
+    'test.yaml:26:32 BackendTrafficPolicy default/ejection spec.healthCheck.passive.maxEjectionTime: must not be shorter than baseEjectionTime (30s, the default), got 10s',
+    'test.yaml:34:35 BackendTrafficPolicy default/ejection-percent spec.healthCheck.passive.maxEjectionPercent: expected an integer from 0 to 100, got 101',
+    'test.yaml:42:54 BackendTrafficPolicy default/ejection-order spec.healthCheck.passive.maxEjectionTime: must not be shorter than baseEjectionTime (1m), got 30s',
+  ]);
+});
+
+test('BackendTrafficPolicy retry, circuitBreaker and streamIdleTimeout: ranges, triggers, codes, backoff order, sizes', () => {
+  const text = [
+    trafficPolicy('ranges', `
+circuitBreaker: {maxConnections: 0, maxParallelRetries: -1}
+timeout: {http: {streamIdleTimeout: 5 minutes}}
+retry:
+  numRetries: -1
+  retryOn: {triggers: [reset, 5xx], httpStatusCodes: [200]}
+  maxBodySize: 64KB
+  budget: {percent: 120, interval: 0s, disabled: yes please}
+`),
+    trafficPolicy('codes', `
+retry:
+  retryOn: {triggers: [reset, reset], httpStatusCodes: [503, 503]}
+  perRetry: {backOff: {maxInterval: 10ms}}
+`),
+    trafficPolicy('order', 'retry:\n  perRetry: {backOff: {baseInterval: 100ms, maxInterval: 50ms}}'),
+  ].join('---\n');
+  assert.deepEqual(errorsOf(text), [
+    'test.yaml:6:36 BackendTrafficPolicy default/ranges spec.circuitBreaker.maxConnections: expected an integer from 1 to 2147483647, got 0',
+    'test.yaml:6:59 BackendTrafficPolicy default/ranges spec.circuitBreaker.maxParallelRetries: expected an integer from 0 to 2147483647, got -1',
+    'test.yaml:7:39 BackendTrafficPolicy default/ranges spec.timeout.http.streamIdleTimeout: invalid duration "5 minutes": expected up to four number-unit pairs with units h, m, s or ms, such as "10s", "1m30s" or "500ms"',
+    'test.yaml:9:17 BackendTrafficPolicy default/ranges spec.retry.numRetries: expected an integer from 0 to 2147483647, got -1',
+    'test.yaml:10:33 BackendTrafficPolicy default/ranges spec.retry.retryOn.triggers[1]: expected one of "connect-failure", "reset", "retriable-status-codes", got "5xx"',
+    'test.yaml:10:57 BackendTrafficPolicy default/ranges spec.retry.retryOn.httpStatusCodes[0]: expected an integer from 400 to 599, got 200',
+    'test.yaml:11:18 BackendTrafficPolicy default/ranges spec.retry.maxBodySize: expected a number of bytes or a quantity such as "64Ki" or "1Mi" (suffixes k, M, G, Ki, Mi, Gi), got "64KB"',
+    'test.yaml:12:23 BackendTrafficPolicy default/ranges spec.retry.budget.percent: expected a number from 0 to 100, got 120',
+    'test.yaml:12:38 BackendTrafficPolicy default/ranges spec.retry.budget.interval: must be longer than 0, got "0s"',
+    'test.yaml:12:52 BackendTrafficPolicy default/ranges spec.retry.budget.disabled: expected true or false, got "yes please"',
+    'test.yaml:20:33 BackendTrafficPolicy default/codes spec.retry.retryOn.triggers[1]: duplicate trigger "reset" (also at index 0)',
+    'test.yaml:20:41 BackendTrafficPolicy default/codes spec.retry.retryOn.httpStatusCodes: have no effect unless triggers include "retriable-status-codes"; add it there',
+    'test.yaml:20:64 BackendTrafficPolicy default/codes spec.retry.retryOn.httpStatusCodes[1]: duplicate status code 503 (also at index 0)',
+    'test.yaml:21:39 BackendTrafficPolicy default/codes spec.retry.perRetry.backOff.maxInterval: must not be shorter than baseInterval (25ms, the default), got 10ms',
+    'test.yaml:29:60 BackendTrafficPolicy default/order spec.retry.perRetry.backOff.maxInterval: must not be shorter than baseInterval (100ms), got 50ms',
+  ]);
+});
+
 test('List items are checked and located one by one', () => {
   const text = yaml`
     apiVersion: v1

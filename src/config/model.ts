@@ -11,6 +11,69 @@ export interface Endpoint {
   readonly host: string;
   readonly port: number;
   readonly zone?: string;
+  /** Relative share of the cluster's traffic (windrose Backend endpoints); 1 when unset. */
+  readonly weight?: number;
+}
+
+/** What a consistent-hash balancer hashes: a request header, a cookie, or the client's address. */
+export type HashOn =
+  | { readonly kind: 'header'; readonly name: string }
+  | { readonly kind: 'cookie'; readonly name: string }
+  | { readonly kind: 'sourceIP' };
+
+export type LoadBalancerType = 'RoundRobin' | 'LeastRequest' | 'Random' | 'ConsistentHash';
+
+export interface LoadBalancerSettings {
+  readonly type: LoadBalancerType;
+  /** Set when type is ConsistentHash. */
+  readonly hashOn?: HashOn;
+  /** Below this share of healthy endpoints (percent) health is ignored and all endpoints take traffic. */
+  readonly panicThresholdPercent: number;
+}
+
+/** Active HTTP health checking of every endpoint. */
+export interface HealthCheckSettings {
+  readonly path: string;
+  readonly method: string;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly healthyThreshold: number;
+  readonly unhealthyThreshold: number;
+  /** Status ranges [low, high] inclusive that count as healthy. */
+  readonly expectedStatuses: readonly (readonly [number, number])[];
+}
+
+/** Passive outlier detection: ejecting endpoints that fail real traffic. 0 disables a trigger. */
+export interface OutlierSettings {
+  readonly intervalMs: number;
+  readonly consecutive5xx: number;
+  readonly consecutiveGatewayErrors: number;
+  readonly baseEjectionMs: number;
+  readonly maxEjectionMs: number;
+  readonly maxEjectionPercent: number;
+  readonly successRate?: {
+    readonly minimumHosts: number;
+    readonly requestVolume: number;
+    /** Ejects when success rate < mean - stdev * stdevFactor / 1000 (Envoy's convention). */
+    readonly stdevFactor: number;
+  };
+}
+
+export interface CircuitBreakerSettings {
+  readonly maxConnections: number;
+  readonly maxPendingRequests: number;
+  readonly maxRequests: number;
+  readonly maxRetries: number;
+}
+
+/** Caps retries to a share of requests, so retries cannot multiply the load on a failing backend. */
+export interface RetryBudgetSettings {
+  /** Retries allowed per request sent, e.g. 0.2 = 20% extra load. */
+  readonly ratio: number;
+  /** Retries always allowed per second, so a quiet backend can still be retried. */
+  readonly minPerSecond: number;
+  /** The window requests and retries are counted over. */
+  readonly windowMs: number;
 }
 
 /** Connection settings of one cluster: the translator folds policies into these. */
@@ -20,6 +83,12 @@ export interface ClusterSettings {
   readonly idleTimeoutMs: number;
   readonly http1MaxConnections: number;
   readonly http2MaxConcurrentStreams: number;
+  readonly loadBalancer: LoadBalancerSettings;
+  readonly healthCheck?: HealthCheckSettings;
+  readonly outlier?: OutlierSettings;
+  readonly circuitBreaker: CircuitBreakerSettings;
+  /** Undefined when retries to this cluster are not budgeted. */
+  readonly retryBudget?: RetryBudgetSettings;
 }
 
 /** A concrete backend: a set of endpoints reached with one set of connection settings. */
@@ -45,6 +114,25 @@ export interface RuleTimeouts {
   readonly requestMs: number;
   /** One attempt at the backend, from dispatch to the last byte of the response; 0 = none. */
   readonly backendRequestMs: number;
+  /** Longest silence while waiting for a response head or between body chunks; 0 = none. */
+  readonly streamIdleMs: number;
+}
+
+export type RetryTrigger = 'connect-failure' | 'reset' | 'retriable-status-codes';
+
+export interface RetryPolicy {
+  /** Retries after the first try. */
+  readonly retries: number;
+  readonly on: ReadonlySet<RetryTrigger>;
+  readonly statusCodes: ReadonlySet<number>;
+  /** Retry POST, PATCH and other non-idempotent methods on resets and statuses too (connect failures always are). */
+  readonly nonIdempotent: boolean;
+  /** Timeout of each try; 0 = the route's backendRequest timeout, if any. */
+  readonly perTryTimeoutMs: number;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+  /** Request bodies up to this size are kept for replay; larger ones are never retried. */
+  readonly maxBodyBytes: number;
 }
 
 /** What a matched route rule does: compiled filters, then one of the weighted backends. */
@@ -58,6 +146,7 @@ export interface RuleTarget {
   readonly backends: readonly WeightedCluster[];
   readonly totalWeight: number;
   readonly timeouts: RuleTimeouts;
+  readonly retry?: RetryPolicy;
 }
 
 export interface Certificate {

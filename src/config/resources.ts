@@ -196,13 +196,23 @@ export interface HTTPRouteTimeouts {
   readonly backendRequest?: string;
 }
 
+/** GEP-1731. */
+export interface HTTPRouteRetry {
+  /** Retriable response statuses (400-599). */
+  readonly codes?: readonly number[];
+  /** Retries after the first try; 0 turns retrying off. */
+  readonly attempts?: number;
+  /** The base of the backoff between tries (a duration). */
+  readonly backoff?: string;
+}
+
 export interface HTTPRouteRule {
   readonly name?: string;
   readonly matches?: readonly HTTPRouteMatch[];
   readonly filters?: readonly HTTPRouteFilter[];
   readonly backendRefs?: readonly HTTPBackendRef[];
   readonly timeouts?: HTTPRouteTimeouts;
-  readonly retry?: unknown;
+  readonly retry?: HTTPRouteRetry;
   readonly sessionPersistence?: unknown;
 }
 
@@ -276,8 +286,17 @@ export interface NamespaceSpec {
 
 // ---- windrose.dev/v1alpha1 -------------------------------------------------------------
 
+export interface BackendEndpoint {
+  readonly ip?: string;
+  readonly hostname?: string;
+  readonly port: number;
+  readonly zone?: string;
+  /** Relative share of the backend's traffic, 1 to 1000000; 1 when unset. */
+  readonly weight?: number;
+}
+
 export interface BackendSpec {
-  readonly endpoints: readonly { readonly ip?: string; readonly hostname?: string; readonly port: number; readonly zone?: string }[];
+  readonly endpoints: readonly BackendEndpoint[];
   readonly appProtocol?: 'http' | 'kubernetes.io/h2c' | 'kubernetes.io/ws' | (string & {});
 }
 
@@ -292,7 +311,7 @@ export interface BackendTrafficPolicySpec {
   readonly targetRefs: readonly PolicyTargetReference[];
   readonly timeout?: {
     readonly tcp?: { readonly connectTimeout?: string };
-    readonly http?: { readonly requestTimeout?: string; readonly idleTimeout?: string };
+    readonly http?: { readonly requestTimeout?: string; readonly idleTimeout?: string; readonly streamIdleTimeout?: string };
   };
   readonly connection?: {
     readonly http1?: { readonly maxConnectionsPerEndpoint?: number };
@@ -302,6 +321,71 @@ export interface BackendTrafficPolicySpec {
   readonly faultInjection?: {
     readonly abort?: { readonly httpStatus: number; readonly percentage?: number };
     readonly delay?: { readonly fixedDelay: string; readonly percentage?: number };
+  };
+  readonly loadBalancer?: LoadBalancerSpec;
+  readonly healthCheck?: HealthCheckSpec;
+  readonly circuitBreaker?: CircuitBreakerSpec;
+  readonly retry?: RetrySpec;
+}
+
+/** Field names follow Envoy Gateway's BackendTrafficPolicy; durations are Gateway API durations. */
+export interface LoadBalancerSpec {
+  readonly type?: 'RoundRobin' | 'LeastRequest' | 'Random' | 'ConsistentHash';
+  /** Exactly when type is ConsistentHash. */
+  readonly consistentHash?: {
+    readonly type: 'Header' | 'Cookie' | 'SourceIP';
+    readonly header?: { readonly name: string };
+    readonly cookie?: { readonly name: string };
+  };
+  readonly panicThreshold?: number;
+}
+
+export interface HealthCheckSpec {
+  readonly active?: {
+    readonly type: 'HTTP';
+    readonly http: { readonly path: string; readonly method?: HTTPMethod; readonly expectedStatuses?: readonly number[] };
+    readonly interval?: string;
+    readonly timeout?: string;
+    readonly healthyThreshold?: number;
+    readonly unhealthyThreshold?: number;
+  };
+  /** Outlier detection; present means enabled. */
+  readonly passive?: {
+    readonly interval?: string;
+    readonly consecutive5XxErrors?: number;
+    readonly consecutiveGatewayErrors?: number;
+    readonly baseEjectionTime?: string;
+    readonly maxEjectionTime?: string;
+    readonly maxEjectionPercent?: number;
+    readonly successRate?: { readonly minimumHosts?: number; readonly requestVolume?: number; readonly stdevFactor?: number };
+  };
+}
+
+export interface CircuitBreakerSpec {
+  readonly maxConnections?: number;
+  readonly maxPendingRequests?: number;
+  readonly maxParallelRequests?: number;
+  readonly maxParallelRetries?: number;
+}
+
+export interface RetrySpec {
+  readonly numRetries?: number;
+  readonly retryOn?: {
+    readonly triggers?: readonly ('connect-failure' | 'reset' | 'retriable-status-codes')[];
+    readonly httpStatusCodes?: readonly number[];
+    readonly nonIdempotent?: boolean;
+  };
+  readonly perRetry?: {
+    readonly timeout?: string;
+    readonly backOff?: { readonly baseInterval?: string; readonly maxInterval?: string };
+  };
+  /** A Kubernetes quantity ("64Ki") or a number of bytes. */
+  readonly maxBodySize?: string | number;
+  readonly budget?: {
+    readonly percent?: number;
+    readonly minRetriesPerSecond?: number;
+    readonly interval?: string;
+    readonly disabled?: boolean;
   };
 }
 

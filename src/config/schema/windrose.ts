@@ -1,16 +1,19 @@
-//! windrose.dev/v1alpha1 kinds: Backend (static endpoints) and BackendTrafficPolicy.
+//! windrose.dev/v1alpha1 kinds: Backend (static endpoints) and BackendTrafficPolicy (its resilience
+//! blocks are in resilience.ts).
 
 import type { z } from 'zod';
 import type { BackendSpec, BackendTrafficPolicySpec } from '../resources.js';
 import { duration, group, ipAddress, kind, objectName, preciseHostname, sectionName } from './formats.js';
-import { AT_KEY, int, leaf, list, show, strict, string } from './primitives.js';
+import { AT_KEY, int, list, strict, string } from './primitives.js';
 import { portNumber } from './refs.js';
+import { circuitBreaker, healthCheck, loadBalancer, percentage, retry } from './resilience.js';
 
 const endpoint = strict({
   ip: ipAddress.optional(),
   hostname: preciseHostname.optional(),
   port: portNumber,
   zone: string({ min: 1 }).optional(),
+  weight: int(1, 1_000_000).optional(),
 }).superRefine((e, ctx) => {
   if (e.ip === undefined && e.hostname === undefined) ctx.addIssue({ code: 'custom', message: 'one of ip or hostname is required', path: [] });
   if (e.ip !== undefined && e.hostname !== undefined) {
@@ -25,14 +28,11 @@ export const backendSpec: z.ZodType<BackendSpec> = strict({
 
 const positive = int(1).optional();
 
-const percentage = leaf<number>((v) =>
-  typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 100 ? undefined : `expected a number from 0 to 100, got ${show(v)}`);
-
 export const backendTrafficPolicySpec: z.ZodType<BackendTrafficPolicySpec> = strict({
   targetRefs: list(strict({ group, kind, name: objectName, sectionName: sectionName.optional() }), { min: 1, max: 16 }),
   timeout: strict({
     tcp: strict({ connectTimeout: duration.optional() }).optional(),
-    http: strict({ requestTimeout: duration.optional(), idleTimeout: duration.optional() }).optional(),
+    http: strict({ requestTimeout: duration.optional(), idleTimeout: duration.optional(), streamIdleTimeout: duration.optional() }).optional(),
   }).optional(),
   connection: strict({
     http1: strict({ maxConnectionsPerEndpoint: positive }).optional(),
@@ -42,4 +42,8 @@ export const backendTrafficPolicySpec: z.ZodType<BackendTrafficPolicySpec> = str
     abort: strict({ httpStatus: int(200, 599), percentage: percentage.optional() }).optional(),
     delay: strict({ fixedDelay: duration, percentage: percentage.optional() }).optional(),
   }).optional(),
+  loadBalancer: loadBalancer.optional(),
+  healthCheck: healthCheck.optional(),
+  circuitBreaker: circuitBreaker.optional(),
+  retry: retry.optional(),
 });

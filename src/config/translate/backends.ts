@@ -33,7 +33,12 @@ export function resolveBackend(idx: ResourceIndex, route: HTTPRoute, ref: Backen
     if (!backend) return { ok: false, reason: 'BackendNotFound', message: `${label} not found` };
     const protocol = protocolOf(backend.spec.appProtocol);
     if (!protocol) return { ok: false, reason: 'UnsupportedProtocol', message: `${label} appProtocol ${backend.spec.appProtocol} is not supported` };
-    const endpoints = backend.spec.endpoints.map((e) => ({ host: e.ip ?? e.hostname ?? '127.0.0.1', port: ref.port ?? e.port, ...(e.zone ? { zone: e.zone } : {}) }));
+    const endpoints = backend.spec.endpoints.map((e): Endpoint => ({
+      host: e.ip ?? e.hostname ?? '127.0.0.1',
+      port: ref.port ?? e.port,
+      ...(e.zone ? { zone: e.zone } : {}),
+      ...(e.weight !== undefined ? { weight: e.weight } : {}),
+    }));
     return { ok: true, endpoints, protocol, name: `${label}${ref.port ? `:${ref.port}` : ''}` };
   }
   const service = idx.services.get(key(namespace, ref.name));
@@ -61,7 +66,8 @@ export class ClusterRegistry {
   private readonly byKey = new Map<string, Cluster>();
 
   intern(name: string, endpoints: readonly Endpoint[], settings: ClusterSettings): Cluster {
-    const k = JSON.stringify([name, endpoints.map((e) => `${e.host}:${e.port}`), settings]);
+    // Weights shape the balancer, so they belong to the key; an unset weight is the same as 1.
+    const k = JSON.stringify([name, endpoints.map((e) => `${e.host}:${e.port}${(e.weight ?? 1) === 1 ? '' : `*${e.weight}`}`), settings]);
     let cluster = this.byKey.get(k);
     if (!cluster) {
       cluster = { key: k, name, endpoints, settings };

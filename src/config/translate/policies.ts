@@ -1,12 +1,18 @@
 //! BackendTrafficPolicy attachment: targetRefs to a Gateway, one of its listeners, or an HTTPRoute;
-//! fields merge with the narrower target winning (route over listener over gateway).
+//! fields merge with the narrower target winning (route over listener over gateway). Timeouts and
+//! connection limits merge field by field; each block with a meaning of its own (faultInjection,
+//! loadBalancer, healthCheck, circuitBreaker, retry) is taken whole from the narrowest policy.
 
-import type { ClusterSettings, UpstreamProtocol } from '../model.js';
+import type { CircuitBreakerSettings, ClusterSettings, LoadBalancerSettings, UpstreamProtocol } from '../model.js';
 import { GATEWAY_GROUP, type BackendTrafficPolicy, type BackendTrafficPolicySpec, type HTTPRoute } from '../resources.js';
 import { condition, type ResourceStatus, type RouteParentStatus } from '../status.js';
 import { durationMs } from './durations.js';
 import type { ListenerInfo } from './gateways.js';
 import { key, nsOf, type ResourceIndex } from './index-resources.js';
+import {
+  circuitBreakerOf, DEFAULT_CIRCUIT_BREAKER, DEFAULT_LOAD_BALANCER, healthOf, loadBalancerOf, policyRetryOf, retryBudgetOf,
+  type HealthSettings, type PolicyRetry,
+} from './resilience.js';
 
 export interface TrafficSettings {
   readonly connectTimeoutMs?: number;
@@ -14,7 +20,12 @@ export interface TrafficSettings {
   readonly requestTimeoutMs?: number;
   readonly http1MaxConnections?: number;
   readonly http2MaxConcurrentStreams?: number;
+  readonly streamIdleMs?: number;
   readonly fault?: FaultSpec;
+  readonly loadBalancer?: LoadBalancerSettings;
+  readonly health?: HealthSettings;
+  readonly circuitBreaker?: CircuitBreakerSettings;
+  readonly retry?: PolicyRetry;
 }
 
 export interface FaultSpec {
@@ -27,13 +38,19 @@ export const DEFAULT_CLUSTER: Omit<ClusterSettings, 'protocol'> = {
   idleTimeoutMs: 60_000,
   http1MaxConnections: 1024,
   http2MaxConcurrentStreams: 100,
+  loadBalancer: DEFAULT_LOAD_BALANCER,
+  circuitBreaker: DEFAULT_CIRCUIT_BREAKER,
 };
+
+/** Envoy's default stream idle timeout. */
+export const DEFAULT_STREAM_IDLE_MS = 300_000;
 
 function settingsOf(spec: BackendTrafficPolicySpec): TrafficSettings {
   const s: { -readonly [K in keyof TrafficSettings]: TrafficSettings[K] } = {};
   if (spec.timeout?.tcp?.connectTimeout) s.connectTimeoutMs = durationMs(spec.timeout.tcp.connectTimeout);
   if (spec.timeout?.http?.requestTimeout) s.requestTimeoutMs = durationMs(spec.timeout.http.requestTimeout);
   if (spec.timeout?.http?.idleTimeout) s.idleTimeoutMs = durationMs(spec.timeout.http.idleTimeout);
+  if (spec.timeout?.http?.streamIdleTimeout) s.streamIdleMs = durationMs(spec.timeout.http.streamIdleTimeout);
   const h1 = spec.connection?.http1?.maxConnectionsPerEndpoint;
   if (h1 !== undefined) s.http1MaxConnections = h1;
   const h2 = spec.connection?.http2?.maxConcurrentStreams;
@@ -45,6 +62,10 @@ function settingsOf(spec: BackendTrafficPolicySpec): TrafficSettings {
       ...(f.delay ? { delay: { ms: durationMs(f.delay.fixedDelay), fraction: (f.delay.percentage ?? 100) / 100 } } : {}),
     };
   }
+  if (spec.loadBalancer) s.loadBalancer = loadBalancerOf(spec.loadBalancer);
+  if (spec.healthCheck) s.health = healthOf(spec.healthCheck);
+  if (spec.circuitBreaker) s.circuitBreaker = circuitBreakerOf(spec.circuitBreaker);
+  if (spec.retry) s.retry = policyRetryOf(spec.retry);
   return s;
 }
 
@@ -95,12 +116,19 @@ export function translateTrafficPolicies(idx: ResourceIndex, listeners: readonly
   };
 }
 
-export function clusterSettings(protocol: UpstreamProtocol, s: TrafficSettings): ClusterSettings {
+/** `retrying`: whether the rule sending to the cluster retries, which is what a budget is for. */
+export function clusterSettings(protocol: UpstreamProtocol, s: TrafficSettings, retrying: boolean): ClusterSettings {
+  const budget = retrying ? retryBudgetOf(s.retry) : undefined;
   return {
     protocol,
     connectTimeoutMs: s.connectTimeoutMs ?? DEFAULT_CLUSTER.connectTimeoutMs,
     idleTimeoutMs: s.idleTimeoutMs ?? DEFAULT_CLUSTER.idleTimeoutMs,
     http1MaxConnections: s.http1MaxConnections ?? DEFAULT_CLUSTER.http1MaxConnections,
     http2MaxConcurrentStreams: s.http2MaxConcurrentStreams ?? DEFAULT_CLUSTER.http2MaxConcurrentStreams,
+    loadBalancer: s.loadBalancer ?? DEFAULT_CLUSTER.loadBalancer,
+    ...(s.health?.active ? { healthCheck: s.health.active } : {}),
+    ...(s.health?.outlier ? { outlier: s.health.outlier } : {}),
+    circuitBreaker: s.circuitBreaker ?? DEFAULT_CLUSTER.circuitBreaker,
+    ...(budget ? { retryBudget: budget } : {}),
   };
 }

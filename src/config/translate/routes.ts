@@ -16,7 +16,8 @@ import { durationMs } from './durations.js';
 import type { ListenerInfo } from './gateways.js';
 import { intersectHostnames } from './hostnames.js';
 import { namespaceLabels, nsOf, selectorMatches, type ResourceIndex } from './index-resources.js';
-import { clusterSettings, type PolicyResult, type TrafficSettings } from './policies.js';
+import { clusterSettings, DEFAULT_STREAM_IDLE_MS, type PolicyResult, type TrafficSettings } from './policies.js';
+import { retryPolicy } from './resilience.js';
 
 export interface RouteResult {
   /** Route entries per listener id. */
@@ -52,7 +53,8 @@ function compileFilters(
         const res = resolveBackend(idx, route, m.backendRef);
         if (!res.ok) { problems.push(res); break; }
         const fraction = m.percent !== undefined ? m.percent / 100 : m.fraction ? m.fraction.numerator / (m.fraction.denominator ?? 100) : 1;
-        out.push(requestMirror(clusters.intern(res.name, res.endpoints, clusterSettings(res.protocol, settings)), fraction));
+        // Mirrored copies are never retried, so their clusters need no retry budget.
+        out.push(requestMirror(clusters.intern(res.name, res.endpoints, clusterSettings(res.protocol, settings, false)), fraction));
         break;
       }
       default:
@@ -68,6 +70,7 @@ function compileRule(
   idx: ResourceIndex, route: HTTPRoute, rule: HTTPRouteRule, ruleIndex: number, listener: ListenerInfo,
   clusters: ClusterRegistry, settings: TrafficSettings, problems: RefProblem[],
 ): RuleTarget {
+  const retry = retryPolicy(settings.retry, rule.retry);
   const backends: WeightedCluster[] = [];
   for (const ref of rule.backendRefs ?? []) {
     const weight = ref.weight ?? 1;
@@ -78,7 +81,7 @@ function compileRule(
       if (weight > 0) backends.push({ weight, cluster: undefined, unresolvedReason: res.message, filters });
       continue;
     }
-    if (weight > 0) backends.push({ weight, cluster: clusters.intern(res.name, res.endpoints, clusterSettings(res.protocol, settings)), filters });
+    if (weight > 0) backends.push({ weight, cluster: clusters.intern(res.name, res.endpoints, clusterSettings(res.protocol, settings, retry !== undefined)), filters });
   }
   const requestMs = rule.timeouts?.request !== undefined ? durationMs(rule.timeouts.request) : (settings.requestTimeoutMs ?? 0);
   const backendRequestMs = rule.timeouts?.backendRequest !== undefined ? durationMs(rule.timeouts.backendRequest) : 0;
@@ -93,7 +96,8 @@ function compileRule(
     ],
     backends,
     totalWeight: backends.reduce((sum, b) => sum + b.weight, 0),
-    timeouts: { requestMs, backendRequestMs },
+    timeouts: { requestMs, backendRequestMs, streamIdleMs: settings.streamIdleMs ?? DEFAULT_STREAM_IDLE_MS },
+    ...(retry ? { retry } : {}),
   };
 }
 

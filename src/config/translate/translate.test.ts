@@ -4,7 +4,8 @@
 //! holds what translate() must make of them, as plain data:
 //!   probes    requests sent to one port's route table, and the rule each must reach (or null)
 //!   ports     per port: protocol, listeners, certificates and the number of route entries
-//!   clusters  every cluster: name, endpoints and connection settings
+//!   clusters  every cluster: name, endpoints and connection settings (balancer, health checks,
+//!             outlier detection, breaker and retry budget included), as one line of text
 //!   statuses  every status written: kind, namespace/name and each condition's type, status, reason
 //! The route table is compared by behaviour (probes) rather than by structure, so the router may
 //! change its internals without these files changing.
@@ -21,10 +22,11 @@ import { fileURLToPath } from 'node:url';
 import type { ProxyRequest } from '../../dataplane/filters/filter.js';
 import type { RequestView } from '../../dataplane/router/table.js';
 import { parseConfigText } from '../load.js';
-import type { Cluster, RuleTarget, WeightedCluster } from '../model.js';
+import type { Cluster, ClusterSettings, RetryPolicy, RuleTarget, WeightedCluster } from '../model.js';
 import { formatConfigError } from '../resources.js';
 import type { Condition, ResourceStatus, RouteParentStatus } from '../status.js';
 import { translate, type Translation } from './index.js';
+import { DEFAULT_STREAM_IDLE_MS } from './policies.js';
 
 const testdata = join(dirname(fileURLToPath(import.meta.url)), 'testdata');
 const UPDATE = process.env.WINDROSE_UPDATE_FIXTURES === '1';
@@ -54,7 +56,10 @@ interface MatchSummary {
   readonly backends: readonly BackendSummary[];
   readonly totalWeight: number;
   readonly filters?: readonly string[];
-  readonly timeouts?: { readonly requestMs: number; readonly backendRequestMs: number };
+  /** Present when any timeout differs from the defaults. */
+  readonly timeouts?: { readonly requestMs: number; readonly backendRequestMs: number; readonly streamIdleMs: number };
+  /** The rule's retry policy as one line of text; absent when the rule does not retry. */
+  readonly retry?: string;
 }
 
 interface Probe {
@@ -163,9 +168,44 @@ function clusterLabels(clusters: readonly Cluster[]): Map<Cluster, string> {
   );
 }
 
+function hashText(lb: ClusterSettings['loadBalancer']): string {
+  const h = lb.hashOn;
+  if (h === undefined) return '';
+  return h.kind === 'sourceIP' ? '(sourceIP)' : `(${h.kind} ${h.name})`;
+}
+
+function healthText(hc: NonNullable<ClusterSettings['healthCheck']>): string {
+  const expect = hc.expectedStatuses.map(([a, b]) => (a === b ? a : `${a}-${b}`)).join(',');
+  return `health=${hc.method} ${hc.path} every ${hc.intervalMs}ms timeout ${hc.timeoutMs}ms up ${hc.healthyThreshold} down ${hc.unhealthyThreshold} expect ${expect}`;
+}
+
+function outlierText(o: NonNullable<ClusterSettings['outlier']>): string {
+  const sr = o.successRate ? ` successRate ${o.successRate.minimumHosts}/${o.successRate.requestVolume}/${o.successRate.stdevFactor}` : '';
+  return `outlier=5xx ${o.consecutive5xx} gateway ${o.consecutiveGatewayErrors} every ${o.intervalMs}ms eject ${o.baseEjectionMs}-${o.maxEjectionMs}ms max ${o.maxEjectionPercent}%${sr}`;
+}
+
+/** "http1 connect=10000ms … lb=RoundRobin panic=50% breaker=1024/1024/1024/3", then what else is configured. */
 function settingsText(c: Cluster): string {
   const s = c.settings;
-  return `${s.protocol} connect=${s.connectTimeoutMs}ms idle=${s.idleTimeoutMs}ms h1conns=${s.http1MaxConnections} h2streams=${s.http2MaxConcurrentStreams}`;
+  const { loadBalancer: lb, circuitBreaker: cb, retryBudget: rb } = s;
+  return [
+    `${s.protocol} connect=${s.connectTimeoutMs}ms idle=${s.idleTimeoutMs}ms h1conns=${s.http1MaxConnections} h2streams=${s.http2MaxConcurrentStreams}`,
+    `lb=${lb.type}${hashText(lb)} panic=${lb.panicThresholdPercent}%`,
+    `breaker=${cb.maxConnections}/${cb.maxPendingRequests}/${cb.maxRequests}/${cb.maxRetries}`,
+    ...(s.healthCheck ? [healthText(s.healthCheck)] : []),
+    ...(s.outlier ? [outlierText(s.outlier)] : []),
+    ...(rb ? [`budget=${rb.ratio} min ${rb.minPerSecond}/s per ${rb.windowMs}ms`] : []),
+  ].join(' ');
+}
+
+/** "2x on connect-failure,reset,retriable-status-codes codes 502,503,504 backoff 25-250ms perTry 0ms body 65536 idempotent only". */
+function retryText(r: RetryPolicy): string {
+  return [
+    `${r.retries}x on ${[...r.on].join(',')}`,
+    ...(r.statusCodes.size > 0 ? [`codes ${[...r.statusCodes].join(',')}`] : []),
+    `backoff ${r.backoffBaseMs}-${r.backoffMaxMs}ms perTry ${r.perTryTimeoutMs}ms body ${r.maxBodyBytes}`,
+    r.nonIdempotent ? 'any method' : 'idempotent only',
+  ].join(' ');
 }
 
 /** Which clusters a RequestMirror filter copies to, found by running it on a bare request. */
@@ -223,7 +263,10 @@ class Summariser {
       backends: t.backends.map((b) => this.backend(b)),
       totalWeight: t.totalWeight,
       ...(t.filters.length > 0 ? { filters: this.filters(t.filters) } : {}),
-      ...(t.timeouts.requestMs !== 0 || t.timeouts.backendRequestMs !== 0 ? { timeouts: { ...t.timeouts } } : {}),
+      ...(t.timeouts.requestMs !== 0 || t.timeouts.backendRequestMs !== 0 || t.timeouts.streamIdleMs !== DEFAULT_STREAM_IDLE_MS
+        ? { timeouts: { ...t.timeouts } }
+        : {}),
+      ...(t.retry ? { retry: retryText(t.retry) } : {}),
     };
   }
 
@@ -240,7 +283,7 @@ class Summariser {
       })),
       clusters: tr.clusters.map((c) => ({
         name: this.labels.get(c) ?? c.name,
-        endpoints: c.endpoints.map((e) => `${e.host}:${e.port}${e.zone ? ` zone=${e.zone}` : ''}`),
+        endpoints: c.endpoints.map((e) => `${e.host}:${e.port}${e.zone ? ` zone=${e.zone}` : ''}${e.weight !== undefined ? ` weight=${e.weight}` : ''}`),
         settings: settingsText(c),
       })),
       statuses: tr.statuses.map(summariseStatus),
