@@ -19,6 +19,7 @@ export const ERRORS = {
   upstream_bad_response: { status: 502, meaning: 'The backend answered with something that is not valid HTTP.' },
   upstream_connect_failed: { status: 503, meaning: 'No connection to the backend could be made (refused, unreachable, or connect timeout).' },
   no_healthy_upstream: { status: 503, meaning: 'The backend has no endpoints to send the request to.' },
+  overloaded: { status: 503, meaning: 'A circuit breaker of the backend refused the request: too many requests in flight or waiting for a connection.' },
   fault_injected: { status: 503, meaning: 'A BackendTrafficPolicy faultInjection answered the request; the status is the one the policy names (503 here is only the catalogue default).' },
   upstream_timeout: { status: 504, meaning: 'The backend did not answer within the route or policy timeout.' },
   request_timeout: { status: 504, meaning: 'The whole request did not complete within the route request timeout.' },

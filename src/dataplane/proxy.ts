@@ -7,14 +7,20 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import type { Cluster, PortConfig, RuleTarget, WeightedCluster } from '../config/model.js';
+import type { Cluster, PortConfig, RetryTrigger, RuleTarget, WeightedCluster } from '../config/model.js';
 import type { ErrorCode } from '../errors.js';
 import { recordRouted, recordUnrouted } from '../telemetry/metrics.js';
 import { runRequestFilters, runResponseFilters } from './chain.js';
 import type { FilterOutcome, ProxyRequest, ProxyResponseHead } from './filters/filter.js';
 import { http1HeadProblem, readRawResponseHeaders, readRequestHeaders, setForwardingHeaders, type DownstreamHeaders } from './request-headers.js';
 import { sendError, sendLocal } from './respond.js';
+import type { PickContext } from './upstream/balancer/balancer.js';
+import type { ClusterRuntime } from './upstream/cluster.js';
+import { hashKeyOf, NO_HASH_KEY } from './upstream/hash-key.js';
+import type { TryOutcome, UpstreamHost } from './upstream/host.js';
 import type { UpstreamPools } from './upstream/pools.js';
+import { backoffMs } from './upstream/retry/backoff.js';
+import { retriable } from './upstream/retry/policy.js';
 
 export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
 
@@ -86,6 +92,8 @@ function classifyUpstreamError(err: Error & { code?: string }): UpstreamError {
       return new UpstreamError('upstream_connect_failed', 'connecting to the backend timed out');
     case 'UND_ERR_HEADERS_TIMEOUT':
       return new UpstreamError('upstream_timeout', 'the backend did not send a response head in time');
+    case 'UND_ERR_BODY_TIMEOUT':
+      return new UpstreamError('upstream_timeout', 'the backend stopped sending its response');
     case 'HPE_INVALID_CONSTANT': case 'HPE_INVALID_HEADER_TOKEN': case 'HPE_INVALID_STATUS': case 'HPE_INVALID_CHUNK_SIZE': case 'UND_ERR_INVALID_ARG': case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
       return new UpstreamError('upstream_bad_response', 'the backend answered with invalid HTTP');
     default:
@@ -183,16 +191,12 @@ export class RequestHandler {
     if (cluster === undefined) {
       return this.finish(target, index, sendError(res, 'backend_not_resolved', 'the backend of this route could not be resolved', requestId), started);
     }
-    const picked = this.pools.pick(cluster);
-    if (picked === undefined) {
-      return this.finish(target, index, sendError(res, 'no_healthy_upstream', 'the backend has no endpoints', requestId), started);
-    }
     const limits = state.config.limits;
     let body: Readable | null = null;
     if (hasBody(req, down)) {
       const declared = 'stream' in req ? undefined : down.contentLength;
       if (declared !== undefined && Number(declared) > limits.maxBodyBytes) {
-        return this.finish(target, index, sendError(res, 'payload_too_large', `the request body exceeds ${limits.maxBodyBytes} bytes`, requestId, [['connection', 'close']]), started);
+        return this.finish(target, index, sendError(res, 'payload_too_large', `the request body exceeds ${limits.maxBodyBytes} bytes`, requestId, CLOSE), started);
       }
       body = declared !== undefined ? req : req.pipe(limitBody(limits.maxBodyBytes));
     }
@@ -202,28 +206,47 @@ export class RequestHandler {
     setForwardingHeaders(preq, down);
     if (down.teTrailers) headers.set('te', 'trailers');
 
+    const runtime = this.pools.cluster(cluster);
+    const retry = target.retry;
+    if (retry === undefined || body === null) return this.dispatch(req, res, target, index, preq, runtime, body, started);
+    // A body that may have to be sent again is kept, up to the policy's bound; a larger one streams and is sent once.
+    keepForReplay(body, retry.maxBodyBytes).then(
+      (kept) => this.dispatch(req, res, target, index, preq, runtime, kept, started),
+      (err: Error) => {
+        const e = classifyUpstreamError(err);
+        this.finish(target, index, sendError(res, e.code, e.message, requestId, e.code === 'payload_too_large' ? CLOSE : undefined), started);
+      },
+    );
+  }
+
+  private dispatch(
+    req: DownstreamRequest, res: DownstreamResponse, target: RuleTarget, index: number, preq: ProxyRequest,
+    runtime: ClusterRuntime, body: TryBody, started: number,
+  ): void {
+    const overflow = runtime.breaker.admit();
+    if (overflow !== undefined) {
+      runtime.series.overflow[overflow].inc();
+      return this.finish(target, index, sendError(res, 'overloaded', `the backend is at its ${overflow} limit`, preq.requestId), started);
+    }
     const mirrors = preq.mirrors;
     if (mirrors !== undefined) body = this.mirror(mirrors, preq, body);
-
-    const path = preq.query === '' ? preq.path : `${preq.path}?${preq.query}`;
-    const proxied = new ProxiedExchange(res, target, index, preq, started, this, req.httpVersionMajor === 2);
+    const exchange = new ProxiedExchange(res, target, index, preq, started, this, req.httpVersionMajor === 2, runtime, body);
     const timeouts = target.timeouts;
-    if (timeouts.requestMs > 0) proxied.arm(timeouts.requestMs - (performance.now() - started), 'request_timeout', `the request did not complete within ${timeouts.requestMs}ms`);
-    if (timeouts.backendRequestMs > 0) proxied.arm(timeouts.backendRequestMs, 'upstream_timeout', `the backend did not answer within ${timeouts.backendRequestMs}ms`);
-    if (body !== null && body !== req) body.on('error', (err) => proxied.fail(err));
-    picked.dispatcher.dispatch({ path, method: preq.method as Dispatcher.HttpMethod, headers: headers.raw, body }, proxied as unknown as Dispatcher.DispatchHandler);
+    if (timeouts.requestMs > 0) exchange.arm(timeouts.requestMs - (performance.now() - started), 'request_timeout', `the request did not complete within ${timeouts.requestMs}ms`);
+    if (body !== null && body !== req && !Buffer.isBuffer(body)) body.on('error', (err) => exchange.fail(err));
+    exchange.start();
   }
 
   /** Copies the request to each mirror; the main request's backpressure never waits for a mirror. */
-  private mirror(clusters: readonly Cluster[], preq: ProxyRequest, body: Readable | null): Readable | null {
+  private mirror(clusters: readonly Cluster[], preq: ProxyRequest, body: TryBody): TryBody {
     const path = preq.query === '' ? preq.path : `${preq.path}?${preq.query}`;
-    const copies = clusters.map(() => (body === null ? null : new PassThrough()));
-    let main: Readable | null = body;
-    if (body !== null) {
+    const copies = clusters.map(() => (body === null || Buffer.isBuffer(body) ? body : new PassThrough()));
+    let main = body;
+    if (body !== null && !Buffer.isBuffer(body)) {
       const primary = new PassThrough();
       body.on('data', (chunk: Buffer) => {
         for (const c of copies) {
-          if (c === null || c.destroyed) continue;
+          if (!(c instanceof PassThrough) || c.destroyed) continue;
           if (c.writableLength > MIRROR_BUFFER_LIMIT) c.destroy();
           else c.write(chunk);
         }
@@ -232,16 +255,16 @@ export class RequestHandler {
       primary.on('drain', () => body.resume());
       body.on('end', () => {
         primary.end();
-        for (const c of copies) c?.end();
+        for (const c of copies) if (c instanceof PassThrough) c.end();
       });
       body.on('error', (err) => primary.destroy(err));
       main = primary;
     }
     clusters.forEach((cluster, i) => {
-      const picked = this.pools.pick(cluster);
-      if (picked === undefined) return;
+      const host = this.pools.cluster(cluster).pick(NO_HASH_KEY);
+      if (host === undefined) return;
       const headers = [...preq.headers.raw];
-      picked.dispatcher.dispatch({ path, method: preq.method as Dispatcher.HttpMethod, headers, body: copies[i] }, DISCARD);
+      host.dispatcher.dispatch({ path, method: preq.method as Dispatcher.HttpMethod, headers, body: copies[i] }, DISCARD);
     });
     return main;
   }
@@ -250,6 +273,54 @@ export class RequestHandler {
   completed(target: RuleTarget, index: number, status: number, started: number): void {
     this.finish(target, index, status, started);
   }
+}
+
+/** The request body as tries send it: none, kept whole (so any try can send it), or a stream sent once. */
+type TryBody = Readable | Buffer | null;
+
+/**
+ * Reads a body until it ends or passes `limit` bytes. A body that ended is returned whole; a
+ * longer one comes back as a stream of what was read followed by the rest, which only one try can send.
+ */
+function keepForReplay(body: Readable, limit: number): Promise<Buffer | Readable> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = (): void => {
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      body.off('close', onClose);
+    };
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size <= limit) return;
+      cleanup();
+      body.pause();
+      const rest = new PassThrough();
+      for (const c of chunks) rest.write(c);
+      body.on('error', (err) => rest.destroy(err));
+      body.pipe(rest);
+      resolve(rest);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(err);
+    };
+    const onClose = (): void => {
+      cleanup();
+      reject(new UpstreamError('upstream_reset', 'the client went away before sending its whole body'));
+    };
+    body.on('data', onData);
+    body.on('end', onEnd);
+    body.on('error', onError);
+    body.on('close', onClose);
+  });
 }
 
 /** Trailers as undici hands them over: raw name/value lines from HTTP/1.1, an object from HTTP/2. */
@@ -274,12 +345,63 @@ function readTrailers(raw: unknown): Record<string, string | string[]> | undefin
   return any ? out : undefined;
 }
 
+/** Why an exchange let go of a try it had started; undici hands it back through onError, which a stale try ignores. */
+const SUPERSEDED = new UpstreamError('upstream_reset', 'the try was abandoned');
+
 /**
- * One request in flight to a backend. It implements undici's handler hooks that receive the raw
- * header lines, so a response head is read once, straight into the list written downstream.
+ * One try at one host. It is undici's handler for that dispatch and passes each hook on to its
+ * exchange only while it is the exchange's current try, so a try abandoned for a retry stays silent.
  */
-class ProxiedExchange {
-  private abortUpstream: ((err: Error) => void) | undefined;
+class Try {
+  abort: ((err: Error) => void) | undefined;
+  timer: NodeJS.Timeout | undefined;
+  ended = false;
+
+  constructor(private readonly exchange: ProxiedExchange, readonly host: UpstreamHost, readonly started: number) {}
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.exchange.current !== this) abort(SUPERSEDED);
+    else this.abort = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: (Buffer | string)[], resume: () => void): boolean {
+    return this.exchange.current !== this || this.exchange.onHeaders(this, statusCode, rawHeaders, resume);
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.exchange.current !== this || this.exchange.onData(chunk);
+  }
+
+  onComplete(rawTrailers: unknown): void {
+    if (this.exchange.current === this) this.exchange.onComplete(this, rawTrailers);
+  }
+
+  onError(err: Error): void {
+    if (this.exchange.current === this) this.exchange.onTryError(this, err);
+  }
+}
+
+/** What a failed try means to a retry policy and to outlier detection. */
+function failureOf(err: UpstreamError, raw: Error & { code?: string }): { trigger: RetryTrigger; outcome: TryOutcome } | undefined {
+  if (err.code === 'upstream_connect_failed') return { trigger: 'connect-failure', outcome: CONNECT_FAILED };
+  if (err.code === 'upstream_timeout') return { trigger: 'reset', outcome: TIMED_OUT };
+  if (err.code === 'upstream_reset' && raw !== err) return { trigger: 'reset', outcome: RESET };
+  return undefined;
+}
+const CONNECT_FAILED: TryOutcome = { kind: 'local', error: 'connect' };
+const RESET: TryOutcome = { kind: 'local', error: 'reset' };
+const TIMED_OUT: TryOutcome = { kind: 'local', error: 'timeout' };
+
+/**
+ * One request in flight to a backend: its tries (one, or more under a retry policy) and the
+ * response streamed back. Tries are retried only until response bytes reach the client.
+ */
+class ProxiedExchange implements PickContext {
+  current: Try | undefined;
+  private tries = 0;
+  /** Whether a retry of this request holds one of the breaker's concurrent-retry slots. */
+  private retrySlot = false;
+  private retryTimer: NodeJS.Timeout | undefined;
   private resumeUpstream: (() => void) | undefined;
   private timers: NodeJS.Timeout[] | undefined;
   private status = 0;
@@ -298,10 +420,16 @@ class ProxiedExchange {
     private readonly started: number,
     private readonly owner: RequestHandler,
     private readonly http2: boolean,
+    private readonly runtime: ClusterRuntime,
+    private readonly body: TryBody,
   ) {
     res.on('close', () => {
-      if (!this.done) this.abort(new UpstreamError('upstream_reset', 'the client went away'));
+      if (!this.done) this.fail(new UpstreamError('upstream_reset', 'the client went away'));
     });
+  }
+
+  hashKey(): string | undefined {
+    return hashKeyOf(this.runtime.cluster.settings.loadBalancer.hashOn, this.preq);
   }
 
   arm(ms: number, code: ErrorCode, message: string): void {
@@ -309,34 +437,126 @@ class ProxiedExchange {
     (this.timers ??= []).push(timer);
   }
 
-  private abort(err: Error): void {
-    const abort = this.abortUpstream;
-    this.abortUpstream = undefined;
-    abort?.(err);
+  start(): void {
+    if (this.target.retry !== undefined) this.runtime.budget?.deposit();
+    this.send(undefined);
   }
 
+  /** Starts a try on a host other than `avoid` when the cluster has one. */
+  private send(avoid: UpstreamHost | undefined): void {
+    const host = this.runtime.pick(this, avoid);
+    if (host === undefined) return this.respondError(new UpstreamError('no_healthy_upstream', 'the backend has no endpoints'));
+    this.tries++;
+    host.active++;
+    const t = new Try(this, host, performance.now());
+    this.current = t;
+    const perTry = this.target.retry?.perTryTimeoutMs || this.target.timeouts.backendRequestMs;
+    if (perTry > 0) t.timer = setTimeout(() => this.tryTimedOut(t, perTry), perTry);
+    const preq = this.preq;
+    const idle = this.target.timeouts.streamIdleMs;
+    host.dispatcher.dispatch({
+      path: preq.query === '' ? preq.path : `${preq.path}?${preq.query}`,
+      method: preq.method as Dispatcher.HttpMethod,
+      headers: preq.headers.raw,
+      body: this.body,
+      // undefined leaves the pool's own backstop in place.
+      headersTimeout: idle > 0 ? idle : undefined,
+      bodyTimeout: idle,
+    }, t as unknown as Dispatcher.DispatchHandler);
+  }
+
+  /** Lets go of a try: its host no longer counts it, and a retry it carried frees its slot. */
+  private endTry(t: Try): void {
+    if (t.ended) return;
+    t.ended = true;
+    t.host.active--;
+    if (t.timer !== undefined) clearTimeout(t.timer);
+    if (this.current === t) this.current = undefined;
+    if (this.retrySlot) {
+      this.retrySlot = false;
+      this.runtime.breaker.releaseRetry();
+    }
+  }
+
+  /** Whether another try may follow one that failed with `trigger`, taking a retry slot and budget if so. */
+  private mayRetry(trigger: RetryTrigger, status = 0): boolean {
+    const policy = this.target.retry;
+    if (policy === undefined || this.done || this.status !== 0 || this.res.headersSent || this.tries > policy.retries) return false;
+    // A body that was streamed out is gone; only one kept whole can be sent again.
+    if (this.body !== null && !Buffer.isBuffer(this.body)) return false;
+    if (!retriable(policy, this.preq.method, trigger, status)) return false;
+    const runtime = this.runtime;
+    if (!runtime.breaker.admitRetry()) {
+      runtime.series.overflow.retries.inc();
+      return false;
+    }
+    if (runtime.budget !== undefined && !runtime.budget.withdraw()) {
+      runtime.breaker.releaseRetry();
+      runtime.series.budgetExhausted.inc();
+      return false;
+    }
+    this.retrySlot = true;
+    return true;
+  }
+
+  private retry(failed: UpstreamHost): void {
+    const policy = this.target.retry;
+    if (policy === undefined) return;
+    this.runtime.series.retries.inc();
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (!this.done) this.send(failed);
+    }, backoffMs(this.tries, policy.backoffBaseMs, policy.backoffMaxMs));
+  }
+
+  private tryTimedOut(t: Try, ms: number): void {
+    if (this.current !== t) return;
+    const err = new UpstreamError('upstream_timeout', `the backend did not answer within ${ms}ms`);
+    if (this.res.headersSent) return this.fail(err);
+    // A try ends before it is aborted: undici may report the abort synchronously, and a try no longer current is ignored.
+    this.endTry(t);
+    t.abort?.(SUPERSEDED);
+    this.runtime.observe(t.host, TIMED_OUT, ms, performance.now());
+    if (this.mayRetry('reset')) this.retry(t.host);
+    else this.respondError(err);
+  }
+
+  /** Ends the request with `err`, abandoning the try in flight, if any. */
   fail(err: Error): void {
     if (this.done) return;
-    this.abort(err);
-    this.onError(err);
+    const t = this.current;
+    if (t !== undefined) {
+      this.endTry(t);
+      t.abort?.(err);
+    }
+    this.respondError(err);
   }
 
   private settle(status: number): void {
     if (this.done) return;
     this.done = true;
-    this.abortUpstream = undefined;
     if (this.timers) for (const t of this.timers) clearTimeout(t);
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    if (this.current !== undefined) this.endTry(this.current);
+    if (this.retrySlot) {
+      this.retrySlot = false;
+      this.runtime.breaker.releaseRetry();
+    }
+    this.runtime.breaker.release();
     this.owner.completed(this.target, this.index, status, this.started);
   }
 
-  onConnect(abort: (err?: Error) => void): void {
-    if (this.done) abort(new UpstreamError('upstream_reset', 'the request already ended'));
-    else this.abortUpstream = abort;
-  }
-
-  onHeaders(statusCode: number, rawHeaders: (Buffer | string)[], resume: () => void): boolean {
+  onHeaders(t: Try, statusCode: number, rawHeaders: (Buffer | string)[], resume: () => void): boolean {
     if (this.done) return true;
     if (statusCode < 200) return true; // 1xx interim responses are not relayed
+    const now = performance.now();
+    this.runtime.observe(t.host, { kind: 'status', status: statusCode }, now - t.started, now);
+    if (this.target.retry !== undefined && this.mayRetry('retriable-status-codes', statusCode)) {
+      this.endTry(t);
+      t.abort?.(SUPERSEDED);
+      this.retry(t.host);
+      return true;
+    }
     this.resumeUpstream = resume;
     const head: ProxyResponseHead = { status: statusCode, headers: readRawResponseHeaders(rawHeaders) };
     const backend = this.target.backends[this.index];
@@ -376,8 +596,9 @@ class ProxiedExchange {
     return false;
   }
 
-  onComplete(rawTrailers: unknown): void {
+  onComplete(t: Try, rawTrailers: unknown): void {
     if (this.done) return;
+    this.endTry(t);
     const trailers = readTrailers(rawTrailers);
     if (this.heldHead !== undefined && trailers === undefined) {
       // Headers set before end() go out with the end of the stream, in one HEADERS frame.
@@ -395,15 +616,26 @@ class ProxiedExchange {
     this.settle(this.status);
   }
 
-  onError(err: Error): void {
+  onTryError(t: Try, raw: Error): void {
     if (this.done) return;
-    const e = classifyUpstreamError(err);
+    this.endTry(t);
+    const err = classifyUpstreamError(raw);
+    const failure = this.status === 0 ? failureOf(err, raw) : undefined;
+    if (failure !== undefined) {
+      this.runtime.observe(t.host, failure.outcome, performance.now() - t.started, performance.now());
+      if (this.mayRetry(failure.trigger)) return this.retry(t.host);
+    }
+    this.respondError(err);
+  }
+
+  private respondError(raw: Error): void {
+    if (this.done) return;
+    const e = classifyUpstreamError(raw);
     if (this.res.headersSent) {
       this.res.destroy();
       this.settle(this.status || 502);
       return;
     }
-    const extra = e.code === 'payload_too_large' ? [['connection', 'close'] as const] : undefined;
-    this.settle(sendError(this.res, e.code, e.message, this.preq.requestId, extra));
+    this.settle(sendError(this.res, e.code, e.message, this.preq.requestId, e.code === 'payload_too_large' ? CLOSE : undefined));
   }
 }

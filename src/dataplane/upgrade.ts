@@ -11,6 +11,7 @@ import { runRequestFilters } from './chain.js';
 import type { LocalResponse, ProxyRequest } from './filters/filter.js';
 import { chooseBackend, type PortState } from './proxy.js';
 import { readRequestHeaders, setForwardingHeaders } from './request-headers.js';
+import { hashKeyOf } from './upstream/hash-key.js';
 import type { UpstreamPools } from './upstream/pools.js';
 
 function answer(socket: Duplex, status: number, headers: readonly (readonly [string, string])[], body: string): number {
@@ -76,7 +77,7 @@ export class UpgradeHandler {
       if (cluster.settings.protocol === 'h2c') return done(index, refuse(socket, 'bad_request', 'this backend does not accept HTTP/1.1 upgrades', requestId));
       // A client that left while filters ran has already fired 'close'; nothing would ever close the upstream side.
       if (socket.destroyed) return;
-      const picked = this.pools.pick(cluster);
+      const picked = this.pools.cluster(cluster).pick({ hashKey: () => hashKeyOf(cluster.settings.loadBalancer.hashOn, preq) });
       if (!picked) return done(index, refuse(socket, 'no_healthy_upstream', 'the backend has no endpoints', requestId));
       const headers = preq.headers;
       setForwardingHeaders(preq, down);

@@ -86,3 +86,68 @@ export function recordReload(accepted: boolean): void {
 export function recordConfigVersion(version: number): void {
   configVersion.set({}, version);
 }
+
+const retries = new Counter('windrose_upstream_retries_total', 'Retries sent to a backend.', dataPlaneRegistry);
+const budgetExhausted = new Counter(
+  'windrose_upstream_retry_budget_exhausted_total',
+  'Retries not sent because the retry budget was spent.',
+  dataPlaneRegistry,
+);
+const overflow = new Counter(
+  'windrose_upstream_overflow_total',
+  'Requests or retries refused by a circuit breaker, by limit (requests, pending, retries).',
+  dataPlaneRegistry,
+);
+const ejections = new Counter(
+  'windrose_upstream_ejections_total',
+  'Endpoints ejected by outlier detection, by reason.',
+  dataPlaneRegistry,
+);
+const healthChanges = new Counter(
+  'windrose_upstream_health_transitions_total',
+  'Endpoints active health checks found down or back up, by new state (unhealthy or healthy).',
+  dataPlaneRegistry,
+);
+const panics = new Counter(
+  'windrose_upstream_panic_total',
+  'Requests balanced over all endpoints because too few were healthy (panic mode).',
+  dataPlaneRegistry,
+);
+const endpoints = new Counter(
+  'windrose_upstream_endpoints',
+  'Endpoints of a backend by state (healthy, unhealthy, ejected), as this process sees them.',
+  dataPlaneRegistry,
+  'gauge',
+);
+
+/** The series of one backend, bound once when its runtime state is created. */
+export interface UpstreamSeries {
+  readonly retries: CounterSeries;
+  readonly budgetExhausted: CounterSeries;
+  readonly overflow: Readonly<Record<'requests' | 'pending' | 'retries', CounterSeries>>;
+  readonly ejected: (reason: string) => void;
+  readonly healthChanged: (healthy: boolean) => void;
+  readonly panic: CounterSeries;
+  readonly endpoints: (healthy: number, unhealthy: number, ejected: number) => void;
+}
+
+export function upstreamSeries(backend: string): UpstreamSeries {
+  const l = { backend };
+  return {
+    retries: retries.bind(l),
+    budgetExhausted: budgetExhausted.bind(l),
+    overflow: {
+      requests: overflow.bind({ backend, limit: 'requests' }),
+      pending: overflow.bind({ backend, limit: 'pending' }),
+      retries: overflow.bind({ backend, limit: 'retries' }),
+    },
+    ejected: (reason) => ejections.bind({ backend, reason }).inc(),
+    healthChanged: (healthy) => healthChanges.bind({ backend, state: healthy ? 'healthy' : 'unhealthy' }).inc(),
+    panic: panics.bind(l),
+    endpoints: (healthy, unhealthy, ejected) => {
+      endpoints.set({ backend, state: 'healthy' }, healthy);
+      endpoints.set({ backend, state: 'unhealthy' }, unhealthy);
+      endpoints.set({ backend, state: 'ejected' }, ejected);
+    },
+  };
+}

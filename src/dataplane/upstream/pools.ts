@@ -1,77 +1,99 @@
-//! Connection pools per cluster endpoint, kept across snapshots while the cluster key is unchanged,
-//! and closed gracefully (requests in flight finish) once no snapshot refers to them.
+//! The upstream side of one data-plane process: a runtime per cluster, and hosts (each with its
+//! connection pool and health state) shared across snapshots while their connection settings are
+//! unchanged, so a reload neither drops pools nor forgets which endpoints are ejected or down.
 
 import type { Dispatcher } from 'undici';
 // The two dispatchers are imported alone: undici's index also loads fetch, WebSocket and caches,
 // about 10 MB of resident memory a proxy never uses.
 import H2CClient from 'undici/lib/dispatcher/h2c-client.js';
 import Pool from 'undici/lib/dispatcher/pool.js';
-import type { Cluster, Endpoint } from '../../config/model.js';
+import type { Cluster, ClusterSettings, Endpoint } from '../../config/model.js';
+import { ClusterRuntime } from './cluster.js';
+import { UpstreamHost } from './host.js';
 
 /** Upper bound on waiting for response headers when no route timeout is set, as a backstop against hung backends. */
 const HEADERS_BACKSTOP_MS = 300_000;
 
-interface ClusterPools {
-  readonly cluster: Cluster;
-  readonly dispatchers: (Dispatcher | undefined)[];
-  next: number;
+/** Connections per endpoint: the per-endpoint setting, within the cluster's share of maxConnections. */
+function connectionsPerEndpoint(s: ClusterSettings, endpoints: number): number {
+  return Math.max(1, Math.min(s.http1MaxConnections, Math.ceil(s.circuitBreaker.maxConnections / Math.max(1, endpoints))));
 }
 
-function formatHost(host: string): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+function createPool(s: ClusterSettings, connections: number, ep: Endpoint): Dispatcher {
+  const host = ep.host.includes(':') && !ep.host.startsWith('[') ? `[${ep.host}]` : ep.host;
+  const origin = `http://${host}:${ep.port}`;
+  const common = {
+    connect: { timeout: s.connectTimeoutMs },
+    keepAliveTimeout: s.idleTimeoutMs,
+    headersTimeout: HEADERS_BACKSTOP_MS,
+    bodyTimeout: 0,
+  };
+  if (s.protocol === 'h2c') {
+    return new H2CClient(origin, { ...common, maxConcurrentStreams: s.http2MaxConcurrentStreams, pipelining: s.http2MaxConcurrentStreams });
+  }
+  return new Pool(origin, { ...common, connections, pipelining: 1 });
+}
+
+export interface UpstreamOptions {
+  /** The zone this process runs in; endpoints in it are preferred while enough of them are healthy. */
+  readonly zone?: string;
 }
 
 export class UpstreamPools {
-  private readonly byKey = new Map<string, ClusterPools>();
+  private readonly clusters = new Map<string, ClusterRuntime>();
+  private readonly hosts = new Map<string, UpstreamHost>();
 
-  private entry(cluster: Cluster): ClusterPools {
-    let e = this.byKey.get(cluster.key);
-    if (e === undefined) {
-      e = { cluster, dispatchers: new Array(cluster.endpoints.length), next: 0 };
-      this.byKey.set(cluster.key, e);
-    }
-    return e;
+  constructor(private readonly options: UpstreamOptions = {}) {}
+
+  /** The runtime of a snapshot's cluster, created on first use. */
+  cluster(cluster: Cluster): ClusterRuntime {
+    return this.clusters.get(cluster.key) ?? this.create(cluster);
   }
 
-  /** Picks the next endpoint round-robin and returns its dispatcher; undefined when the cluster is empty. */
-  pick(cluster: Cluster): { dispatcher: Dispatcher; endpoint: Endpoint } | undefined {
-    const n = cluster.endpoints.length;
-    if (n === 0) return undefined;
-    const e = this.entry(cluster);
-    const i = e.next;
-    e.next = i + 1 === n ? 0 : i + 1;
-    const dispatcher = e.dispatchers[i] ?? (e.dispatchers[i] = this.create(cluster, cluster.endpoints[i]));
-    return { dispatcher, endpoint: cluster.endpoints[i] };
-  }
-
-  private create(cluster: Cluster, ep: Endpoint): Dispatcher {
-    const origin = `http://${formatHost(ep.host)}:${ep.port}`;
+  private create(cluster: Cluster): ClusterRuntime {
     const s = cluster.settings;
-    const common = {
-      connect: { timeout: s.connectTimeoutMs },
-      keepAliveTimeout: s.idleTimeoutMs,
-      headersTimeout: HEADERS_BACKSTOP_MS,
-      bodyTimeout: 0,
-    };
-    if (s.protocol === 'h2c') {
-      return new H2CClient(origin, { ...common, maxConcurrentStreams: s.http2MaxConcurrentStreams, pipelining: s.http2MaxConcurrentStreams });
-    }
-    return new Pool(origin, { ...common, connections: s.http1MaxConnections, pipelining: 1 });
+    const n = cluster.endpoints.length;
+    const connections = connectionsPerEndpoint(s, n);
+    const pool = JSON.stringify([cluster.name, s.protocol, s.connectTimeoutMs, s.idleTimeoutMs, s.http2MaxConcurrentStreams, connections]);
+    const hosts = cluster.endpoints.map((ep) => {
+      const key = `${pool}|${ep.host}|${ep.port}|${ep.zone ?? ''}|${ep.weight ?? 1}`;
+      let host = this.hosts.get(key);
+      if (host === undefined) {
+        host = new UpstreamHost(ep, (e) => createPool(s, connections, e));
+        this.hosts.set(key, host);
+      }
+      return host;
+    });
+    const capacity = n * (s.protocol === 'h2c' ? s.http2MaxConcurrentStreams : connections);
+    const runtime = new ClusterRuntime(cluster, hosts, this.options.zone, capacity);
+    this.clusters.set(cluster.key, runtime);
+    runtime.start();
+    return runtime;
   }
 
-  /** Closes pools of clusters the new snapshot no longer uses; their requests in flight complete first. */
+  /** Retires runtimes and hosts the new snapshot no longer uses; their requests in flight complete first. */
   retain(clusters: readonly Cluster[]): void {
     const keep = new Set(clusters.map((c) => c.key));
-    for (const [key, e] of this.byKey) {
+    for (const [key, runtime] of this.clusters) {
       if (keep.has(key)) continue;
-      this.byKey.delete(key);
-      for (const d of e.dispatchers) void d?.close().catch(() => undefined);
+      this.clusters.delete(key);
+      runtime.stop();
+    }
+    for (const c of clusters) this.cluster(c);
+    const used = new Set<UpstreamHost>();
+    for (const runtime of this.clusters.values()) for (const h of runtime.hosts) used.add(h);
+    for (const [key, host] of this.hosts) {
+      if (used.has(host)) continue;
+      this.hosts.delete(key);
+      void host.close();
     }
   }
 
   async close(): Promise<void> {
-    const all = [...this.byKey.values()].flatMap((e) => e.dispatchers.filter((d): d is Dispatcher => d !== undefined));
-    this.byKey.clear();
-    await Promise.all(all.map((d) => d.close().catch(() => undefined)));
+    for (const runtime of this.clusters.values()) runtime.stop();
+    this.clusters.clear();
+    const hosts = [...this.hosts.values()];
+    this.hosts.clear();
+    await Promise.all(hosts.map((h) => h.close()));
   }
 }
