@@ -4,10 +4,21 @@ import http from 'node:http';
 import type { Active } from '../config/snapshot.js';
 import type { Resource } from '../config/resources.js';
 
+/** A process serving the data plane, as /ready lists it: its pid is what a drain is sent to. */
+export interface WorkerView {
+  /** The cluster worker id; 0 for the gateway process itself with `--workers 1`. */
+  readonly id: number;
+  readonly pid: number;
+  readonly state: 'starting' | 'serving' | 'draining';
+  /** The config version it has applied; 0 before the first. */
+  readonly version: number;
+}
+
 export interface AdminSource {
   /** True once listeners are bound and a config is applied (on every worker). */
   ready(): boolean;
   active(): Active | undefined;
+  workers(): readonly WorkerView[];
   metrics(): Promise<{ contentType: string; body: string }>;
 }
 
@@ -48,7 +59,7 @@ export function startAdmin(host: string, port: number, source: AdminSource): Pro
       case '/live': return json(res, 200, { live: true });
       case '/ready': {
         const ready = source.ready();
-        return json(res, ready ? 200 : 503, { ready, version: source.active()?.snapshot.version ?? null });
+        return json(res, ready ? 200 : 503, { ready, version: source.active()?.snapshot.version ?? null, workers: source.workers() });
       }
       case '/config': {
         const active = source.active();

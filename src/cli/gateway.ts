@@ -14,6 +14,7 @@ export function gatewayCommand(): Command {
     .addOption(new Option('--admin <host:port>', 'admin server address').env('WINDROSE_ADMIN').default(parseAddress('127.0.0.1:9901'), '127.0.0.1:9901').argParser(parseAddress))
     .addOption(new Option('--workers <n>', 'worker processes serving the same ports (default: number of CPUs)').env('WINDROSE_WORKERS').argParser(parseCount))
     .addOption(new Option('--bind <address>', 'address the listeners bind to').env('WINDROSE_BIND').default('0.0.0.0'))
+    .addOption(new Option('--zone <name>', 'zone this gateway runs in: endpoints in the same zone (EndpointSlice zone) are preferred').env('WINDROSE_ZONE'))
     .addOption(new Option('--max-header-size <size>', 'largest request head accepted (431 beyond)').env('WINDROSE_MAX_HEADER_SIZE').default(DEFAULT_LIMITS.maxHeaderBytes, '60Ki').argParser(parseSize))
     .addOption(new Option('--max-body-size <size>', 'largest request body accepted (413 beyond)').env('WINDROSE_MAX_BODY_SIZE').default(DEFAULT_LIMITS.maxBodyBytes, '10Mi').argParser(parseSize))
     .addOption(new Option('--idle-timeout <duration>', 'close client connections idle this long').env('WINDROSE_IDLE_TIMEOUT').default(DEFAULT_LIMITS.idleTimeoutMs, '60s').argParser(parseDuration))
@@ -21,7 +22,7 @@ export function gatewayCommand(): Command {
     .addOption(new Option('--log-level <level>', 'debug, info, warn or error').env('WINDROSE_LOG_LEVEL').default('info').argParser(parseLevel))
     .addOption(new Option('--log-format <format>', 'json or text (default: text on a terminal, json otherwise)').env('WINDROSE_LOG_FORMAT').argParser(parseFormat))
     .action(async (o: {
-      config: string; admin: { host: string; port: number }; workers?: number; bind: string; maxHeaderSize: number;
+      config: string; admin: { host: string; port: number }; workers?: number; bind: string; zone?: string; maxHeaderSize: number;
       maxBodySize: number; idleTimeout: number; drainTimeout: number; logLevel: 'debug' | 'info' | 'warn' | 'error'; logFormat?: 'json' | 'text';
     }) => {
       const logFormat = o.logFormat ?? defaultLogFormat();
@@ -29,7 +30,7 @@ export function gatewayCommand(): Command {
       let stop: () => Promise<void>;
       try {
         stop = await runGateway({
-          config: o.config, admin: o.admin, workers: o.workers ?? availableParallelism(), bind: o.bind,
+          config: o.config, admin: o.admin, workers: o.workers ?? availableParallelism(), bind: o.bind, zone: o.zone,
           limits: { maxHeaderBytes: o.maxHeaderSize, maxBodyBytes: o.maxBodySize, idleTimeoutMs: o.idleTimeout },
           drainMs: o.drainTimeout, logLevel: o.logLevel, logFormat, log,
         });

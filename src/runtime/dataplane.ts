@@ -8,11 +8,12 @@ import { UpgradeHandler } from '../dataplane/upgrade.js';
 import { UpstreamPools } from '../dataplane/upstream/pools.js';
 
 export class DataPlane {
-  private readonly pools = new UpstreamPools();
+  private readonly pools: UpstreamPools;
   private readonly ports: Ports;
   private applied = 0;
 
-  constructor(bindHost: string, private readonly log: Logger) {
+  constructor(bindHost: string, private readonly log: Logger, zone?: string) {
+    this.pools = new UpstreamPools({ zone });
     this.ports = new Ports(new RequestHandler(this.pools), new UpgradeHandler(this.pools), {
       host: bindHost,
       onError: (port, err) => log.error({ port, err: err.message }, `listener on port ${port} failed`),
@@ -32,9 +33,16 @@ export class DataPlane {
     this.log.debug({ version: snapshot.version, ports: this.ports.boundPorts }, 'snapshot applied');
   }
 
-  /** Stops accepting, lets requests in flight finish within `graceMs`, then closes upstream pools. */
+  /**
+   * Stops accepting before it returns; then lets requests in flight finish within `graceMs`, cuts the
+   * connections left after that, and closes upstream pools.
+   */
   async drain(graceMs: number): Promise<void> {
-    await this.ports.close(graceMs);
+    const connections = this.ports.connections;
+    const closing = this.ports.close(graceMs);
+    this.log.info({ graceMs, connections }, 'stopped accepting; draining connections');
+    const cut = await closing;
     await this.pools.close();
+    this.log.info({ cut }, 'drained');
   }
 }

@@ -16,6 +16,8 @@ export type ToPrimary =
   | { readonly type: 'windrose:hello' }
   | { readonly type: 'windrose:applied'; readonly version: number }
   | { readonly type: 'windrose:failed'; readonly version: number; readonly message: string }
+  /** Sent once the worker has stopped accepting, whoever asked it to drain. */
+  | { readonly type: 'windrose:draining' }
   | { readonly type: 'windrose:metrics'; readonly id: number; readonly metrics: MetricData[] };
 
 export function toPlain(resources: readonly Resource[]): PlainResource[] {

@@ -28,7 +28,8 @@ describe('admin server', () => {
     assert.equal((await json(`${t.gw.admin}/live`)).status, 200);
     const ready = await json<{ ready: boolean; version: number }>(`${t.gw.admin}/ready`);
     assert.equal(ready.status, 200);
-    assert.deepEqual(ready.body, { ready: true, version: 1 });
+    // With one worker, the gateway process itself serves.
+    assert.deepEqual(ready.body, { ready: true, version: 1, workers: [{ id: 0, pid: t.gw.proc.pid, state: 'serving', version: 1 }] });
   });
 
   test('/config shows the active snapshot with secret values redacted', async () => {

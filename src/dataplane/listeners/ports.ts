@@ -1,17 +1,19 @@
 //! Binds the snapshot's ports and keeps them in step with it: a changed snapshot swaps what each
-//! port serves without closing a connection; removed ports stop accepting and drain.
+//! port serves without closing a connection; removed ports stop accepting and drain (connections.ts).
 //! Cleartext ports speak HTTP/1.1 and HTTP/2 with prior knowledge (told apart by the client preface);
 //! TLS ports negotiate h2 or http/1.1 by ALPN.
 
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2, { type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
 import net, { type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { PortConfig, Snapshot } from '../../config/model.js';
 import { asDownstream, type PortState, type RequestHandler } from '../proxy.js';
 import type { UpgradeHandler } from '../upgrade.js';
 import { recordUnrouted } from '../../telemetry/metrics.js';
 import { clientErrorHandler } from './client-errors.js';
+import { Connections } from './connections.js';
 import { pruneContexts, SniContexts, TLS_MIN_VERSION } from './tls-contexts.js';
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -20,11 +22,9 @@ interface BoundPort {
   readonly protocol: 'HTTP' | 'HTTPS';
   readonly state: PortState;
   readonly server: net.Server;
-  readonly sockets: Set<Socket>;
-  readonly sessions: Set<Http2Session>;
+  readonly connections: Connections;
   readonly h1?: http.Server;
   sni?: SniContexts;
-  close(): void;
 }
 
 export interface PortsOptions {
@@ -39,6 +39,7 @@ function isH2Preface(chunk: Buffer): boolean {
 
 export class Ports {
   private readonly bound = new Map<number, BoundPort>();
+  private closed = false;
 
   constructor(
     private readonly handler: RequestHandler,
@@ -51,14 +52,21 @@ export class Ports {
     return [...this.bound.keys()];
   }
 
+  /** The connections open on all ports. */
+  get connections(): number {
+    return [...this.bound.values()].reduce((n, b) => n + b.connections.size, 0);
+  }
+
   /** Serves `snapshot`; resolves with the ports that could not be bound (the others serve regardless). */
   async apply(snapshot: Snapshot): Promise<{ port: number; error: string }[]> {
+    // A snapshot that was on its way when the drain began must not bind the ports again.
+    if (this.closed) return [];
     const wanted = new Map(snapshot.ports.map((p) => [p.port, p]));
     for (const [port, b] of this.bound) {
       const next = wanted.get(port);
       if (next === undefined || next.protocol !== b.protocol) {
         this.bound.delete(port);
-        b.close();
+        this.stop(b);
       }
     }
     const binds: Promise<{ port: number; error: string } | undefined>[] = [];
@@ -86,10 +94,7 @@ export class Ports {
 
   private bind(config: PortConfig): Promise<{ port: number; error: string } | undefined> {
     const b = config.protocol === 'HTTPS' ? this.createTls(config) : this.createCleartext(config);
-    b.server.on('connection', (socket: Socket) => {
-      b.sockets.add(socket);
-      socket.on('close', () => b.sockets.delete(socket));
-    });
+    b.server.on('connection', (socket: Socket) => b.connections.accepted(socket));
     this.bound.set(config.port, b);
     return new Promise((resolve) => {
       const onError = (err: Error) => {
@@ -105,17 +110,33 @@ export class Ports {
     });
   }
 
-  private onRequest(state: PortState) {
-    return (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) =>
+  private onRequest(state: PortState, connections: Connections) {
+    return (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
+      connections.request(req, res);
       this.handler.handle(req, asDownstream(res), state);
+    };
   }
 
-  private onUpgrade(state: PortState) {
-    return (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrades.handle(req, socket, head, state);
+  private onUpgrade(state: PortState, connections: Connections) {
+    return (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      connections.leftHttp1(socket as Socket);
+      this.upgrades.handle(req, socket, head, state);
+    };
+  }
+
+  /** Stops accepting on `b` and starts draining its connections. */
+  private stop(b: BoundPort): void {
+    // net.Server's own close only stops accepting; the HTTP servers' close would also cut idle
+    // keep-alive connections at once, racing the requests clients may be sending on them.
+    net.Server.prototype.close.call(b.server);
+    b.connections.drain();
+    // Once no connection is left, the HTTP server's close stops its connection-checking timer.
+    void b.connections.allClosed().then(() => b.server.close());
   }
 
   private createCleartext(config: PortConfig): BoundPort {
     const state: PortState = { config, scheme: 'http' };
+    const connections = new Connections();
     const limits = config.limits;
     // A request head must arrive within the idle timeout (slowloris); Node only checks on its interval, hence the short one.
     // Host is checked by the proxy so that its absence gets the JSON error rather than Node's bare 400.
@@ -123,19 +144,19 @@ export class Ports {
     const h1 = http.createServer({
       maxHeaderSize: limits.maxHeaderBytes, keepAliveTimeout: limits.idleTimeoutMs, requestTimeout: 0, headersTimeout,
       connectionsCheckingInterval: Math.min(Math.max(headersTimeout / 4, 250), 30_000), requireHostHeader: false,
-    }, this.onRequest(state));
+    }, this.onRequest(state, connections));
     h1.on('clientError', clientErrorHandler((status) => recordUnrouted(state.config.listeners[0] ?? '', status, 0)));
-    h1.on('upgrade', this.onUpgrade(state));
-    const sessions = new Set<Http2Session>();
-    const h2 = http2.createServer({ maxSessionMemory: 64, settings: { maxHeaderListSize: limits.maxHeaderBytes } }, this.onRequest(state));
+    h1.on('upgrade', this.onUpgrade(state, connections));
+    const h2 = http2.createServer({ maxSessionMemory: 64, settings: { maxHeaderListSize: limits.maxHeaderBytes } }, this.onRequest(state, connections));
     h2.setTimeout(limits.idleTimeoutMs);
-    h2.on('session', (s: Http2Session) => { sessions.add(s); s.on('close', () => sessions.delete(s)); });
+    h2.on('session', (s: Http2Session) => connections.session(s));
     // The HTTP/1.1 server owns the port so that Node tracks its connections (idle closing, head timeouts);
     // a connection that opens with the HTTP/2 preface is handed to the HTTP/2 server instead.
     const [h1Connection] = h1.listeners('connection') as ((socket: Socket) => void)[];
     h1.removeAllListeners('connection');
     h1.on('connection', (socket: Socket) => {
       socket.setNoDelay(true);
+      connections.speaksHttp1(socket);
       // Until its first byte neither server watches the socket, so a client that connects and says nothing is closed here.
       const idleMs = state.config.limits.idleTimeoutMs;
       const onSilent = () => socket.destroy();
@@ -158,8 +179,10 @@ export class Ports {
         socket.unshift(seen);
         // The HTTP/2 session drains the unshifted bytes itself when it takes over the socket; resuming the
         // socket here would emit them as 'data' to no one and the session would miss the client preface.
-        if (isH2Preface(seen)) h2.emit('connection', socket);
-        else {
+        if (isH2Preface(seen)) {
+          connections.leftHttp1(socket);
+          h2.emit('connection', socket);
+        } else {
           h1Connection.call(h1, socket);
           socket.resume();
         }
@@ -170,23 +193,13 @@ export class Ports {
       socket.once('error', onEarlyEnd);
       socket.on('data', onFirstBytes);
     });
-    const server = h1 as unknown as net.Server;
-    const sockets = new Set<Socket>();
-    return {
-      protocol: 'HTTP', state, server, sockets, sessions, h1,
-      close: () => {
-        server.close();
-        h1.closeIdleConnections();
-        for (const s of sessions) s.close();
-      },
-    };
+    return { protocol: 'HTTP', state, server: h1, connections, h1 };
   }
 
   private createTls(config: PortConfig): BoundPort {
     const state: PortState = { config, scheme: 'https' };
-    const sessions = new Set<Http2Session>();
-    const sockets = new Set<Socket>();
-    const b: BoundPort = { protocol: 'HTTPS', state, server: undefined as unknown as net.Server, sockets, sessions, close: () => undefined };
+    const connections = new Connections();
+    const b: BoundPort = { protocol: 'HTTPS', state, server: undefined as unknown as net.Server, connections };
     b.sni = new SniContexts(config.certificates);
     const def = b.sni.defaultCertificate;
     const server = http2.createSecureServer({
@@ -196,40 +209,33 @@ export class Ports {
       SNICallback: (servername, cb) => cb(null, b.sni?.select(servername)),
       maxSessionMemory: 64,
       settings: { maxHeaderListSize: config.limits.maxHeaderBytes },
-    }, this.onRequest(state));
+    }, this.onRequest(state, connections));
     server.setTimeout(config.limits.idleTimeoutMs);
     // HTTP/1.1 over TLS runs Node's HTTP/1.1 connection code on this server object, which reads these from it.
     Object.assign(server, { maxHeaderSize: config.limits.maxHeaderBytes, requireHostHeader: false });
     server.on('clientError', clientErrorHandler((status) => recordUnrouted(state.config.listeners[0] ?? '', status, 0)));
-    server.on('session', (s: Http2Session) => { sessions.add(s); s.on('close', () => sessions.delete(s)); });
-    server.on('upgrade', this.onUpgrade(state));
+    server.on('session', (s: Http2Session) => connections.session(s));
+    server.on('upgrade', this.onUpgrade(state, connections));
     server.on('tlsClientError', (_err: Error, socket: Socket) => socket.destroy());
-    const tracked = new Set<Socket>();
-    server.on('secureConnection', (socket: Socket) => {
-      tracked.add(socket);
-      socket.on('close', () => tracked.delete(socket));
+    server.on('secureConnection', (socket: TLSSocket) => {
+      if (socket.alpnProtocol !== 'h2') connections.speaksHttp1(socket);
     });
-    return Object.assign(b, {
-      server: server as unknown as net.Server,
-      close: () => {
-        server.close();
-        for (const s of sessions) s.close();
-        for (const s of tracked) if (!s.destroyed && (s as Socket & { _httpMessage?: unknown })._httpMessage === undefined) s.end();
-      },
-    });
+    return Object.assign(b, { server: server as unknown as net.Server });
   }
 
-  /** Stops accepting on every port and lets connections drain; resolves when all sockets closed or after `graceMs`. */
-  async close(graceMs: number): Promise<void> {
+  /**
+   * Stops accepting on every port before it returns, then drains their connections: resolves once
+   * all have closed, or after `graceMs` with the rest cut, with the number cut.
+   */
+  async close(graceMs: number): Promise<number> {
+    this.closed = true;
     const all = [...this.bound.values()];
     this.bound.clear();
-    for (const b of all) b.close();
-    const sockets = all.flatMap((b) => [...b.sockets]);
+    for (const b of all) this.stop(b);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => { timer = setTimeout(resolve, graceMs); });
-    const closed = Promise.all(sockets.map((s) => (s.destroyed ? undefined : new Promise((resolve) => s.once('close', resolve)))));
-    await Promise.race([closed, deadline]);
+    await Promise.race([Promise.all(all.map((b) => b.connections.allClosed())), deadline]);
     clearTimeout(timer);
-    for (const s of sockets) s.destroy();
+    return all.reduce((cut, b) => cut + b.connections.destroyAll(), 0);
   }
 }
