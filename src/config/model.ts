@@ -112,7 +112,10 @@ export interface WeightedCluster {
 export interface RuleTimeouts {
   /** Whole request, from receipt to the last byte of the response; 0 = none. */
   readonly requestMs: number;
-  /** One attempt at the backend, from dispatch to the last byte of the response; 0 = none. */
+  /**
+   * Each try at the backend, from dispatch to the last byte of the response; 0 = none. The rule's
+   * backendRequest timeout, else the policy's retry.perRetry.timeout, with or without retries.
+   */
   readonly backendRequestMs: number;
   /** Longest silence while waiting for a response head or between body chunks; 0 = none. */
   readonly streamIdleMs: number;
@@ -127,8 +130,6 @@ export interface RetryPolicy {
   readonly statusCodes: ReadonlySet<number>;
   /** Retry POST, PATCH and other non-idempotent methods on resets and statuses too (connect failures always are). */
   readonly nonIdempotent: boolean;
-  /** Timeout of each try; 0 = the route's backendRequest timeout, if any. */
-  readonly perTryTimeoutMs: number;
   readonly backoffBaseMs: number;
   readonly backoffMaxMs: number;
   /** Request bodies up to this size are kept for replay; larger ones are never retried. */

@@ -356,6 +356,8 @@ class Try {
   abort: ((err: Error) => void) | undefined;
   timer: NodeJS.Timeout | undefined;
   ended = false;
+  /** Whether this try is a retry holding one of the breaker's retry slots. */
+  retrySlot = false;
 
   constructor(private readonly exchange: ProxiedExchange, readonly host: UpstreamHost, readonly started: number) {}
 
@@ -399,7 +401,7 @@ const TIMED_OUT: TryOutcome = { kind: 'local', error: 'timeout' };
 class ProxiedExchange implements PickContext {
   current: Try | undefined;
   private tries = 0;
-  /** Whether a retry of this request holds one of the breaker's concurrent-retry slots. */
+  /** Whether a retry granted and not yet sent (waiting out its backoff) holds a retry slot; once sent, its Try holds it. */
   private retrySlot = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private resumeUpstream: (() => void) | undefined;
@@ -449,8 +451,10 @@ class ProxiedExchange implements PickContext {
     this.tries++;
     host.active++;
     const t = new Try(this, host, performance.now());
+    t.retrySlot = this.retrySlot;
+    this.retrySlot = false;
     this.current = t;
-    const perTry = this.target.retry?.perTryTimeoutMs || this.target.timeouts.backendRequestMs;
+    const perTry = this.target.timeouts.backendRequestMs;
     if (perTry > 0) t.timer = setTimeout(() => this.tryTimedOut(t, perTry), perTry);
     const preq = this.preq;
     const idle = this.target.timeouts.streamIdleMs;
@@ -472,10 +476,13 @@ class ProxiedExchange implements PickContext {
     t.host.active--;
     if (t.timer !== undefined) clearTimeout(t.timer);
     if (this.current === t) this.current = undefined;
-    if (this.retrySlot) {
-      this.retrySlot = false;
-      this.runtime.breaker.releaseRetry();
-    }
+    this.releaseRetrySlot(t);
+  }
+
+  private releaseRetrySlot(t: Try): void {
+    if (!t.retrySlot) return;
+    t.retrySlot = false;
+    this.runtime.breaker.releaseRetry();
   }
 
   /** Whether another try may follow one that failed with `trigger`, taking a retry slot and budget if so. */
@@ -551,6 +558,8 @@ class ProxiedExchange implements PickContext {
     if (statusCode < 200) return true; // 1xx interim responses are not relayed
     const now = performance.now();
     this.runtime.observe(t.host, { kind: 'status', status: statusCode }, now - t.started, now);
+    // A retry with its answer in is no longer in flight, so it does not count against the next one.
+    this.releaseRetrySlot(t);
     if (this.target.retry !== undefined && this.mayRetry('retriable-status-codes', statusCode)) {
       this.endTry(t);
       t.abort?.(SUPERSEDED);

@@ -16,7 +16,7 @@ test('equal endpoints and settings share one cluster', () => {
   assert.equal(registry.all().length, 1);
 });
 
-test('a change of balancer, health, breaker, budget or endpoint weight alone gives another cluster', () => {
+test('a change of balancer, health, breaker, budget, endpoint weight or zone alone gives another cluster', () => {
   const registry = new ClusterRegistry();
   const variants: [readonly Endpoint[], ClusterSettings][] = [
     [endpoints, base],
@@ -29,6 +29,8 @@ test('a change of balancer, health, breaker, budget or endpoint weight alone giv
     [endpoints, { ...base, circuitBreaker: { ...base.circuitBreaker, maxRetries: 4 } }],
     [endpoints, clusterSettings('http1', {}, true)],
     [[{ ...endpoints[0], weight: 2 }, endpoints[1]], base],
+    [[{ ...endpoints[0], zone: 'zone-a' }, endpoints[1]], base],
+    [[{ ...endpoints[0], zone: 'zone-b' }, endpoints[1]], base],
   ];
   const keys = variants.map(([eps, settings]) => registry.intern('b', eps, settings).key);
   assert.equal(new Set(keys).size, variants.length);

@@ -66,8 +66,8 @@ export class ClusterRegistry {
   private readonly byKey = new Map<string, Cluster>();
 
   intern(name: string, endpoints: readonly Endpoint[], settings: ClusterSettings): Cluster {
-    // Weights shape the balancer, so they belong to the key; an unset weight is the same as 1.
-    const k = JSON.stringify([name, endpoints.map((e) => `${e.host}:${e.port}${(e.weight ?? 1) === 1 ? '' : `*${e.weight}`}`), settings]);
+    // Weights and zones shape the balancer, so they belong to the key; an unset weight is the same as 1.
+    const k = JSON.stringify([name, endpoints.map((e) => `${e.host}:${e.port}${(e.weight ?? 1) === 1 ? '' : `*${e.weight}`}${e.zone === undefined ? '' : `@${e.zone}`}`), settings]);
     let cluster = this.byKey.get(k);
     if (!cluster) {
       cluster = { key: k, name, endpoints, settings };

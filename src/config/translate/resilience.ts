@@ -23,7 +23,6 @@ const ROUTE_RETRY_DEFAULTS: RetryPolicy = {
   on: new Set(['connect-failure', 'reset', 'retriable-status-codes']),
   statusCodes: new Set([502, 503, 504]),
   nonIdempotent: false,
-  perTryTimeoutMs: 0,
   backoffBaseMs: 25,
   backoffMaxMs: 250,
   maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
@@ -105,6 +104,8 @@ export interface PolicyRetry {
   readonly policy: RetryPolicy;
   /** Set when maxInterval was given; otherwise the maximum follows a rule's backoff (10 x base). */
   readonly backoffMaxSet: boolean;
+  /** Bounds each try even when there are no retries; a rule's backendRequest timeout wins over it. */
+  readonly perTryTimeoutMs: number;
   /** Undefined when the policy turns the budget off. */
   readonly budget?: RetryBudgetSettings;
 }
@@ -122,12 +123,12 @@ export function policyRetryOf(r: RetrySpec): PolicyRetry {
       // The status trigger named without codes means the usual gateway failures.
       statusCodes: new Set(codes ?? (on.includes('retriable-status-codes') ? ROUTE_RETRY_DEFAULTS.statusCodes : [])),
       nonIdempotent: r.retryOn?.nonIdempotent ?? false,
-      perTryTimeoutMs: ms(r.perRetry?.timeout, 0),
       backoffBaseMs: baseMs,
       backoffMaxMs: ms(r.perRetry?.backOff?.maxInterval, 10 * baseMs),
       maxBodyBytes: size === undefined ? DEFAULT_MAX_BODY_BYTES : typeof size === 'number' ? size : (quantityBytes(size) ?? DEFAULT_MAX_BODY_BYTES),
     },
     backoffMaxSet: r.perRetry?.backOff?.maxInterval !== undefined,
+    perTryTimeoutMs: ms(r.perRetry?.timeout, 0),
     ...(b?.disabled === true ? {} : {
       budget: {
         ratio: (b?.percent ?? DEFAULT_RETRY_BUDGET.ratio * 100) / 100,

@@ -84,7 +84,7 @@ function compileRule(
     if (weight > 0) backends.push({ weight, cluster: clusters.intern(res.name, res.endpoints, clusterSettings(res.protocol, settings, retry !== undefined)), filters });
   }
   const requestMs = rule.timeouts?.request !== undefined ? durationMs(rule.timeouts.request) : (settings.requestTimeoutMs ?? 0);
-  const backendRequestMs = rule.timeouts?.backendRequest !== undefined ? durationMs(rule.timeouts.backendRequest) : 0;
+  const backendRequestMs = rule.timeouts?.backendRequest !== undefined ? durationMs(rule.timeouts.backendRequest) : (settings.retry?.perTryTimeoutMs ?? 0);
   return {
     routeName: `${nsOf(route)}/${route.metadata.name}`,
     ruleIndex,

@@ -198,12 +198,12 @@ function settingsText(c: Cluster): string {
   ].join(' ');
 }
 
-/** "2x on connect-failure,reset,retriable-status-codes codes 502,503,504 backoff 25-250ms perTry 0ms body 65536 idempotent only". */
+/** "2x on connect-failure,reset,retriable-status-codes codes 502,503,504 backoff 25-250ms body 65536 idempotent only". */
 function retryText(r: RetryPolicy): string {
   return [
     `${r.retries}x on ${[...r.on].join(',')}`,
     ...(r.statusCodes.size > 0 ? [`codes ${[...r.statusCodes].join(',')}`] : []),
-    `backoff ${r.backoffBaseMs}-${r.backoffMaxMs}ms perTry ${r.perTryTimeoutMs}ms body ${r.maxBodyBytes}`,
+    `backoff ${r.backoffBaseMs}-${r.backoffMaxMs}ms body ${r.maxBodyBytes}`,
     r.nonIdempotent ? 'any method' : 'idempotent only',
   ].join(' ');
 }

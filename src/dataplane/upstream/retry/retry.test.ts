@@ -7,7 +7,7 @@ import { retriable } from './policy.js';
 
 const policy = (over: Partial<RetryPolicy> = {}): RetryPolicy => ({
   retries: 2, on: new Set(['connect-failure', 'reset', 'retriable-status-codes']), statusCodes: new Set([503]),
-  nonIdempotent: false, perTryTimeoutMs: 0, backoffBaseMs: 25, backoffMaxMs: 250, maxBodyBytes: 65536, ...over,
+  nonIdempotent: false, backoffBaseMs: 25, backoffMaxMs: 250, maxBodyBytes: 65536, ...over,
 });
 
 test('connect failures are retried for any method; resets and statuses only for idempotent ones', () => {
