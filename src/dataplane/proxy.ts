@@ -358,6 +358,8 @@ class Try {
   ended = false;
   /** Whether this try is a retry holding one of the breaker's retry slots. */
   retrySlot = false;
+  /** Bytes of an answer being read only to be dropped (a retried status), or -1 when the answer is relayed. */
+  discarded = -1;
 
   constructor(private readonly exchange: ProxiedExchange, readonly host: UpstreamHost, readonly started: number) {}
 
@@ -371,17 +373,32 @@ class Try {
   }
 
   onData(chunk: Buffer): boolean {
-    return this.exchange.current !== this || this.exchange.onData(chunk);
+    if (this.exchange.current !== this) return true;
+    if (this.discarded < 0) return this.exchange.onData(chunk);
+    this.discarded += chunk.length;
+    if (this.discarded > DISCARD_LIMIT) this.exchange.retryNow(this, true);
+    return true;
   }
 
   onComplete(rawTrailers: unknown): void {
-    if (this.exchange.current === this) this.exchange.onComplete(this, rawTrailers);
+    if (this.exchange.current !== this) return;
+    if (this.discarded < 0) this.exchange.onComplete(this, rawTrailers);
+    else this.exchange.retryNow(this, false);
   }
 
   onError(err: Error): void {
-    if (this.exchange.current === this) this.exchange.onTryError(this, err);
+    if (this.exchange.current !== this) return;
+    if (this.discarded < 0) this.exchange.onTryError(this, err);
+    else this.exchange.retryNow(this, false);
   }
 }
+
+/**
+ * A retried answer's body is read to its end so its connection can carry the next request (a
+ * failing backend would otherwise see a new connection per retry); past this size the connection
+ * is given up instead, since reading more would cost more than reconnecting.
+ */
+const DISCARD_LIMIT = 64 * 1024;
 
 /** What a failed try means to a retry policy and to outlier detection. */
 function failureOf(err: UpstreamError, raw: Error & { code?: string }): { trigger: RetryTrigger; outcome: TryOutcome } | undefined {
@@ -516,8 +533,16 @@ class ProxiedExchange implements PickContext {
     }, backoffMs(this.tries, policy.backoffBaseMs, policy.backoffMaxMs));
   }
 
+  /** Moves on from a try whose answer was being dropped for a retry already granted; `abort` gives up its connection. */
+  retryNow(t: Try, abort: boolean): void {
+    this.endTry(t);
+    if (abort) t.abort?.(SUPERSEDED);
+    this.retry(t.host);
+  }
+
   private tryTimedOut(t: Try, ms: number): void {
     if (this.current !== t) return;
+    if (t.discarded >= 0) return this.retryNow(t, true);
     const err = new UpstreamError('upstream_timeout', `the backend did not answer within ${ms}ms`);
     if (this.res.headersSent) return this.fail(err);
     // A try ends before it is aborted: undici may report the abort synchronously, and a try no longer current is ignored.
@@ -561,9 +586,7 @@ class ProxiedExchange implements PickContext {
     // A retry with its answer in is no longer in flight, so it does not count against the next one.
     this.releaseRetrySlot(t);
     if (this.target.retry !== undefined && this.mayRetry('retriable-status-codes', statusCode)) {
-      this.endTry(t);
-      t.abort?.(SUPERSEDED);
-      this.retry(t.host);
+      t.discarded = 0;
       return true;
     }
     this.resumeUpstream = resume;

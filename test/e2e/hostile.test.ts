@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
-import { GATEWAY_CLASS } from '../helpers/backends.js';
+import { baseConfig, simpleRoute } from '../helpers/backends.js';
 import { freePort } from '../helpers/ports.js';
 import { RawConnection, rawExchange, type RawExchange, type RawResponse } from '../helpers/raw.js';
 import { startWindrose, type Windrose } from '../helpers/windrose.js';
@@ -100,28 +100,7 @@ describe('hostile clients, limits and slow connections', () => {
   before(async () => {
     await backend.listen();
     port = await freePort();
-    const config = `${GATEWAY_CLASS}---
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: gw, namespace: default }
-spec:
-  gatewayClassName: windrose
-  listeners: [{ name: http, port: ${port}, protocol: HTTP }]
----
-apiVersion: windrose.dev/v1alpha1
-kind: Backend
-metadata: { name: rec, namespace: default }
-spec: { endpoints: [{ ip: 127.0.0.1, port: ${backend.port} }] }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: all, namespace: default }
-spec:
-  parentRefs: [{ name: gw }]
-  rules:
-  - backendRefs: [{ group: windrose.dev, kind: Backend, name: rec }]
-`;
-    gw = await startWindrose({ 'gateway.yaml': config }, { args: ['--max-header-size', '8Ki', '--max-body-size', '1Ki', '--idle-timeout', '1s'] });
+    gw = await startWindrose({ 'gateway.yaml': baseConfig(port, { rec: backend.port }), 'routes.yaml': simpleRoute('all', 'rec') }, { args: ['--max-header-size', '8Ki', '--max-body-size', '1Ki', '--idle-timeout', '1s'] });
   });
 
   after(async () => {

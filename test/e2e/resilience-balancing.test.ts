@@ -5,64 +5,13 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { Pool, request } from 'undici';
-import { GATEWAY_CLASS, startBackend, type Backend } from '../helpers/backends.js';
+import { Pool } from 'undici';
+import { startBackend, type Backend } from '../helpers/backends.js';
 import { startLoad, type LoadResult } from '../helpers/load.js';
+import { waitForMetric } from '../helpers/metrics.js';
 import { freePort } from '../helpers/ports.js';
+import { backend, docs, gateway, policy, route } from '../helpers/resources.js';
 import { startWindrose, waitForVersion, type Windrose } from '../helpers/windrose.js';
-
-/** A GatewayClass and the Gateway "gw" with one HTTP listener per entry, named by key. */
-function gateway(listeners: Record<string, number>): string {
-  const items = Object.entries(listeners).map(([name, port]) => `  - { name: ${name}, port: ${port}, protocol: HTTP }`).join('\n');
-  return `${GATEWAY_CLASS}---
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: gw, namespace: default }
-spec:
-  gatewayClassName: windrose
-  listeners:
-${items}
-`;
-}
-
-interface EndpointSpec { readonly port: number; readonly zone?: string; readonly weight?: number }
-
-function backend(name: string, endpoints: readonly EndpointSpec[]): string {
-  const items = endpoints.map((e) => `  - ${JSON.stringify({ ip: '127.0.0.1', ...e })}`).join('\n');
-  return `apiVersion: windrose.dev/v1alpha1
-kind: Backend
-metadata: { name: ${name}, namespace: default }
-spec:
-  endpoints:
-${items}
-`;
-}
-
-/** An HTTPRoute on one listener of "gw": a PathPrefix rule to the given Backends and weights. */
-function route(name: string, listener: string, refs: readonly { backend: string; weight?: number }[], path = '/'): string {
-  const items = refs.map((r) => `    - ${JSON.stringify({ group: 'windrose.dev', kind: 'Backend', name: r.backend, ...(r.weight === undefined ? {} : { weight: r.weight }) })}`);
-  return `apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: ${name}, namespace: default }
-spec:
-  parentRefs: [{ name: gw, sectionName: ${listener} }]
-  rules:
-  - matches: [{ path: { type: PathPrefix, value: ${path} } }]
-    backendRefs:
-${items.join('\n')}
-`;
-}
-
-/** A BackendTrafficPolicy on the HTTPRoute `routeName`; `spec` is the rest of its spec, written as JSON (which is YAML). */
-function policy(name: string, routeName: string, spec: Record<string, unknown>): string {
-  return `apiVersion: windrose.dev/v1alpha1
-kind: BackendTrafficPolicy
-metadata: { name: ${name}, namespace: default }
-spec: ${JSON.stringify({ targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: routeName }], ...spec })}
-`;
-}
-
-const docs = (...parts: string[]): string => parts.join('---\n');
 
 /** Sends one GET and returns the x-backend of its 200 answer. */
 async function backendOf(pool: Pool, path: string, headers: Record<string, string> = {}): Promise<string> {
@@ -106,22 +55,6 @@ const share = (counts: ReadonlyMap<string, number>, name: string): number => {
 const shares = (counts: ReadonlyMap<string, number>): string =>
   [...counts.keys()].sort().map((k) => `${k} ${(share(counts, k) * 100).toFixed(1)}%`).join(', ');
 
-/** Polls the admin /metrics until the sum of `name`'s series carrying all of `labels` satisfies `until`. */
-async function waitForMetric(gw: Windrose, name: string, labels: Record<string, string>, until: (v: number) => boolean, timeoutMs = 10_000): Promise<number> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const text = await request(`${gw.admin}/metrics`).then((r) => r.body.text());
-    let sum = 0;
-    for (const line of text.split('\n')) {
-      if (!line.startsWith(`${name}{`)) continue;
-      if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
-    if (until(sum)) return sum;
-    if (performance.now() > deadline) throw new Error(`${name}${JSON.stringify(labels)} is ${sum}, still not as expected after ${timeoutMs}ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 describe('weighted backendRefs and balancer types', () => {
   let gw: Windrose;
   const servers: Backend[] = [];
@@ -154,15 +87,15 @@ describe('weighted backendRefs and balancer types', () => {
         backend('weighted', [{ port: e1.port, weight: 1 }, { port: e2.port, weight: 3 }]),
       ),
       'routes.yaml': docs(
-        route('canary', 'canary', [{ backend: 'stable', weight: 95 }, { backend: 'canary', weight: 5 }]),
-        route('rr', 'main', [{ backend: 'trio' }], '/rr'),
-        route('weighted', 'main', [{ backend: 'weighted' }], '/weighted'),
-        route('random', 'main', [{ backend: 'trio-random' }], '/random'),
-        route('least', 'least', [{ backend: 'trio-least' }]),
+        route('canary', { sectionName: 'canary', backends: [{ name: 'stable', weight: 95 }, { name: 'canary', weight: 5 }] }),
+        route('rr', { sectionName: 'main', backends: ['trio'], path: '/rr' }),
+        route('weighted', { sectionName: 'main', path: '/weighted' }),
+        route('random', { sectionName: 'main', backends: ['trio-random'], path: '/random' }),
+        route('least', { sectionName: 'least', backends: ['trio-least'] }),
       ),
       'policies.yaml': docs(
-        policy('random', 'random', { loadBalancer: { type: 'Random' } }),
-        policy('least', 'least', { loadBalancer: { type: 'LeastRequest' } }),
+        policy('random', { loadBalancer: { type: 'Random' } }),
+        policy('least', { loadBalancer: { type: 'LeastRequest' } }),
       ),
     });
   });
@@ -226,7 +159,6 @@ describe('consistent hashing', () => {
   /** Each key's endpoint under the first config. */
   let first: Map<string, string>;
   const byHeader = { type: 'ConsistentHash', consistentHash: { type: 'Header', header: { name: 'x-user' } } };
-  const ringPolicy = (spec: Record<string, unknown>): string => policy('ring', 'ring', spec);
 
   /** Every key's backend, asked twice; the two answers must agree. */
   async function mapKeys(): Promise<Map<string, string>> {
@@ -254,8 +186,8 @@ describe('consistent hashing', () => {
     gw = await startWindrose({
       'gateway.yaml': gateway({ http: port }),
       'backend.yaml': ringBackend(4),
-      'route.yaml': route('ring', 'http', [{ backend: 'ring' }]),
-      'policy.yaml': ringPolicy({ loadBalancer: byHeader }),
+      'route.yaml': route('ring', { sectionName: 'http' }),
+      'policy.yaml': policy('ring', { loadBalancer: byHeader }),
     });
   });
 
@@ -274,10 +206,10 @@ describe('consistent hashing', () => {
   });
 
   test('reloads keep every key on its endpoint: an unrelated route, and new connection settings for the backend', async () => {
-    await change('other.yaml', route('other', 'http', [{ backend: 'ring' }], '/other'));
+    await change('other.yaml', route('other', { sectionName: 'http', backends: ['ring'], path: '/other' }));
     assert.deepEqual(await mapKeys(), first);
     // New settings make a new cluster, with new connection pools and a ring built afresh.
-    await change('policy.yaml', ringPolicy({ loadBalancer: byHeader, timeout: { http: { idleTimeout: '20s' } } }));
+    await change('policy.yaml', policy('ring', { loadBalancer: byHeader, timeout: { http: { idleTimeout: '20s' } } }));
     assert.deepEqual(await mapKeys(), first);
   });
 
@@ -292,7 +224,7 @@ describe('consistent hashing', () => {
   });
 
   test('Cookie: requests with the same cookie reach the same endpoint', async () => {
-    await change('policy.yaml', ringPolicy({ loadBalancer: { type: 'ConsistentHash', consistentHash: { type: 'Cookie', cookie: { name: 'session' } } } }));
+    await change('policy.yaml', policy('ring', { loadBalancer: { type: 'ConsistentHash', consistentHash: { type: 'Cookie', cookie: { name: 'session' } } } }));
     const sessions = Array.from({ length: 30 }, (_, i) => `s${i}-${i * 7919}`);
     const used = new Set<string>();
     for (const s of sessions) {
@@ -304,7 +236,7 @@ describe('consistent hashing', () => {
   });
 
   test('SourceIP: every request from one client address reaches the same endpoint, other addresses spread', async () => {
-    await change('policy.yaml', ringPolicy({ loadBalancer: { type: 'ConsistentHash', consistentHash: { type: 'SourceIP' } } }));
+    await change('policy.yaml', policy('ring', { loadBalancer: { type: 'ConsistentHash', consistentHash: { type: 'SourceIP' } } }));
     const fromLocalhost = await tally(`http://127.0.0.1:${port}`, '/', 100);
     assert.equal(fromLocalhost.size, 1, `127.0.0.1 reached ${shares(fromLocalhost)}`);
     // Any 127/8 address is loopback, so other clients can be played from this host.
@@ -348,17 +280,17 @@ describe('locality', () => {
       'gateway.yaml': gateway(ports),
       'backends.yaml': docs(backend('zoned', zoned('')), backend('zoned-checked', zoned('')), backend('zoned-passive', zoned('p'))),
       'routes.yaml': docs(
-        route('plain', 'plain', [{ backend: 'zoned' }]),
-        route('checked', 'checked', [{ backend: 'zoned-checked' }]),
-        route('passive', 'passive', [{ backend: 'zoned-passive' }]),
+        route('plain', { sectionName: 'plain', backends: ['zoned'] }),
+        route('checked', { sectionName: 'checked', backends: ['zoned-checked'] }),
+        route('passive', { sectionName: 'passive', backends: ['zoned-passive'] }),
       ),
       'policies.yaml': docs(
-        policy('checked', 'checked', {
+        policy('checked', {
           // Without a panic threshold, two of three endpoints down would spread traffic over all three again.
           loadBalancer: { panicThreshold: 0 },
           healthCheck: { active: { type: 'HTTP', http: { path: '/healthz' }, interval: '100ms', timeout: '1s', unhealthyThreshold: 1, healthyThreshold: 1 } },
         }),
-        policy('passive', 'passive', {
+        policy('passive', {
           loadBalancer: { panicThreshold: 0 },
           healthCheck: { passive: { consecutive5XxErrors: 1, maxEjectionPercent: 100, baseEjectionTime: '60s', interval: '1s' } },
           retry: { numRetries: 2, retryOn: { triggers: ['connect-failure', 'reset'] }, perRetry: { backOff: { baseInterval: '1ms' } } },

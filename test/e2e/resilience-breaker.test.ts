@@ -5,9 +5,10 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { Pool, request, type Dispatcher } from 'undici';
-import { GATEWAY_CLASS } from '../helpers/backends.js';
+import { Pool, type Dispatcher } from 'undici';
+import { metric } from '../helpers/metrics.js';
 import { freePort } from '../helpers/ports.js';
+import { gateway, scenario } from '../helpers/resources.js';
 import { startWindrose, type Windrose } from '../helpers/windrose.js';
 
 /** A loopback backend that keeps the requests it gets until the test lets them go, then answers with `answer`. */
@@ -109,42 +110,8 @@ class Answers {
   }
 }
 
-/** The sum of the admin /metrics series of `name` that carry all of `labels`. */
-async function metric(gw: Windrose, name: string, labels: Record<string, string>): Promise<number> {
-  const text = await request(`${gw.admin}/metrics`).then((r) => r.body.text());
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
-
 const overflow = (gw: Windrose, backend: string, limit: string): Promise<number> =>
   metric(gw, 'windrose_upstream_overflow_total', { backend: `Backend default/${backend}`, limit });
-
-/** A Backend with one endpoint, a route on "gw" for `path` to it, and a policy on that route. */
-function scenario(name: string, port: number, path: string, spec: Record<string, unknown>): string {
-  return `apiVersion: windrose.dev/v1alpha1
-kind: Backend
-metadata: { name: ${name}, namespace: default }
-spec: { endpoints: [{ ip: 127.0.0.1, port: ${port} }] }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: ${name}, namespace: default }
-spec:
-  parentRefs: [{ name: gw }]
-  rules:
-  - matches: [{ path: { type: PathPrefix, value: ${path} } }]
-    backendRefs: [{ group: windrose.dev, kind: Backend, name: ${name} }]
----
-apiVersion: windrose.dev/v1alpha1
-kind: BackendTrafficPolicy
-metadata: { name: ${name}, namespace: default }
-spec: ${JSON.stringify({ targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name }], ...spec })}
-`;
-}
 
 const retryOn503 = (numRetries: number) => ({
   numRetries,
@@ -168,18 +135,11 @@ describe('circuit breaking', () => {
     const port = await freePort();
     client = new Pool(`http://127.0.0.1:${port}`, { connections: 16 });
     gw = await startWindrose({
-      'gateway.yaml': `${GATEWAY_CLASS}---
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: gw, namespace: default }
-spec:
-  gatewayClassName: windrose
-  listeners: [{ name: http, port: ${port}, protocol: HTTP }]
-`,
-      'requests.yaml': scenario('requests', requests.port, '/requests', { circuitBreaker: { maxParallelRequests: 5 } }),
-      'pending.yaml': scenario('pending', pending.port, '/pending', { circuitBreaker: { maxConnections: 2, maxPendingRequests: 1 } }),
-      'retried.yaml': scenario('retried', retried.port, '/retried', { circuitBreaker: { maxParallelRetries: 1 }, retry: retryOn503(2) }),
-      'lone.yaml': scenario('lone', lone.port, '/lone', { circuitBreaker: { maxParallelRetries: 1 }, retry: retryOn503(2) }),
+      'gateway.yaml': gateway({ http: port }),
+      'requests.yaml': scenario('requests', [requests], { circuitBreaker: { maxParallelRequests: 5 } }),
+      'pending.yaml': scenario('pending', [pending], { circuitBreaker: { maxConnections: 2, maxPendingRequests: 1 } }),
+      'retried.yaml': scenario('retried', [retried], { circuitBreaker: { maxParallelRetries: 1 }, retry: retryOn503(2) }),
+      'lone.yaml': scenario('lone', [lone], { circuitBreaker: { maxParallelRetries: 1 }, retry: retryOn503(2) }),
     });
   });
 

@@ -6,38 +6,12 @@ import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
-import { GATEWAY_CLASS, startBackend, type Backend } from '../helpers/backends.js';
+import { startBackend, type Backend } from '../helpers/backends.js';
 import { startLoad, type LoadResult } from '../helpers/load.js';
-import { metric, until } from '../helpers/metrics.js';
+import { metric, until, waitForMetric } from '../helpers/metrics.js';
 import { freePort } from '../helpers/ports.js';
+import { docs, gateway, scenario } from '../helpers/resources.js';
 import { startWindrose, type Windrose } from '../helpers/windrose.js';
-
-function backend(name: string, ports: readonly number[]): string {
-  return `apiVersion: windrose.dev/v1alpha1
-kind: Backend
-metadata: { name: ${name}, namespace: default }
-spec: { endpoints: [${ports.map((p) => `{ ip: 127.0.0.1, port: ${p} }`).join(', ')}] }
-`;
-}
-
-/** An HTTPRoute `name` on Gateway gw sending PathPrefix `/<name>/` to Backend `name`, with a policy `spec` on it. */
-function routeWithPolicy(name: string, spec: string): string {
-  return `apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: ${name}, namespace: default }
-spec:
-  parentRefs: [{ name: gw }]
-  rules:
-  - matches: [{ path: { type: PathPrefix, value: /${name}/ } }]
-    backendRefs: [{ group: windrose.dev, kind: Backend, name: ${name} }]
----
-apiVersion: windrose.dev/v1alpha1
-kind: BackendTrafficPolicy
-metadata: { name: ${name}, namespace: default }
-spec:
-  targetRefs: [{ group: gateway.networking.k8s.io, kind: HTTPRoute, name: ${name} }]
-${spec}`;
-}
 
 /** An echo backend whose /healthz answers `health()`; `onRequest` may take over any other request. */
 function healthBackend(
@@ -107,31 +81,22 @@ describe('endpoint health', () => {
     servers.push(slow, fast, c1, c2, p1, p2, stall);
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    const docs = [
-      GATEWAY_CLASS,
-      `apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: gw, namespace: default }
-spec:
-  gatewayClassName: windrose
-  listeners: [{ name: http, port: ${port}, protocol: HTTP }]
-`,
-      // Every client connection can be waiting on "slow" at once, so all of them may need a retry at once: the
-      // breaker's default of 3 retries in flight would turn the fourth into a 504.
-      backend('pair', [slow.port, fast.port]), routeWithPolicy('pair', `  retry: { numRetries: 2, perRetry: { timeout: 300ms } }
-  circuitBreaker: { maxParallelRetries: 4 }
-  healthCheck:
-    passive: { interval: 200ms, consecutiveGatewayErrors: 2, baseEjectionTime: 1s, maxEjectionPercent: 50 }
-`),
-      backend('checked', [c1.port, c2.port]), routeWithPolicy('checked', `  healthCheck:
-    active: { type: HTTP, http: { path: /healthz }, interval: 100ms, timeout: 500ms, unhealthyThreshold: 2, healthyThreshold: 1 }
-`),
-      backend('panic', [p1.port, p2.port]), routeWithPolicy('panic', `  healthCheck:
-    active: { type: HTTP, http: { path: /healthz }, interval: 100ms, timeout: 500ms, unhealthyThreshold: 1 }
-`),
-      backend('stall', [stall.port]), routeWithPolicy('stall', '  timeout: { http: { streamIdleTimeout: 200ms } }\n'),
-    ];
-    gw = await startWindrose({ 'config.yaml': docs.join('---\n') });
+    const activeCheck = { type: 'HTTP', http: { path: '/healthz' }, interval: '100ms', timeout: '500ms' };
+    gw = await startWindrose({
+      'config.yaml': docs(
+        gateway({ http: port }),
+        // Every client connection can be waiting on "slow" at once, so all of them may need a retry at once: the
+        // breaker's default of 3 retries in flight would turn the fourth into a 504.
+        scenario('pair', [slow, fast], {
+          retry: { numRetries: 2, perRetry: { timeout: '300ms' } },
+          circuitBreaker: { maxParallelRetries: 4 },
+          healthCheck: { passive: { interval: '200ms', consecutiveGatewayErrors: 2, baseEjectionTime: '1s', maxEjectionPercent: 50 } },
+        }),
+        scenario('checked', [c1, c2], { healthCheck: { active: { ...activeCheck, unhealthyThreshold: 2, healthyThreshold: 1 } } }),
+        scenario('panic', [p1, p2], { healthCheck: { active: { ...activeCheck, unhealthyThreshold: 1 } } }),
+        scenario('stall', [stall], { timeout: { http: { streamIdleTimeout: '200ms' } } }),
+      ),
+    });
   });
 
   after(async () => {
@@ -154,7 +119,7 @@ spec:
     let quiet = 0;
     try {
       const startedAt = performance.now();
-      await until('an ejection of the slow endpoint', async () => ((await metric(gw, 'windrose_upstream_ejections_total', series)) > 0 ? true : undefined));
+      await waitForMetric(gw, 'windrose_upstream_ejections_total', series, (v) => v > 0);
       const ejectedAt = performance.now();
       slowMode = false;
       t.diagnostic(`ejection seen ${Math.round(ejectedAt - startedAt)}ms after the load started`);
@@ -180,13 +145,13 @@ spec:
 
   test('active health checks take a failing endpoint out and bring it back once it passes', { timeout: 30_000 }, async () => {
     const series = { backend: 'Backend default/checked' };
-    await until('c2 found unhealthy', async () => ((await metric(gw, 'windrose_upstream_health_transitions_total', { ...series, state: 'unhealthy' })) >= 1 ? true : undefined));
+    await waitForMetric(gw, 'windrose_upstream_health_transitions_total', { ...series, state: 'unhealthy' }, (v) => v >= 1);
     assert.equal(await metric(gw, 'windrose_upstream_endpoints', { ...series, state: 'unhealthy' }), 1);
     const down = await burst(base, '/checked/', 40);
     assert.deepEqual([count(down, 'c1'), count(down, 'c2')], [40, 0], 'the unhealthy endpoint gets no traffic');
 
     checkedHealth = 200;
-    await until('c2 found healthy', async () => ((await metric(gw, 'windrose_upstream_health_transitions_total', { ...series, state: 'healthy' })) >= 1 ? true : undefined));
+    await waitForMetric(gw, 'windrose_upstream_health_transitions_total', { ...series, state: 'healthy' }, (v) => v >= 1);
     const up = await burst(base, '/checked/', 40);
     assert.equal(count(up, 'c1') + count(up, 'c2'), 40);
     assert.ok(count(up, 'c2') >= 10, `the endpoint back in got ${count(up, 'c2')} of 40`);
@@ -196,7 +161,7 @@ spec:
 
   test('with every endpoint failing its checks, the panic threshold keeps requests flowing to all of them', { timeout: 30_000 }, async () => {
     const series = { backend: 'Backend default/panic' };
-    await until('both endpoints found unhealthy', async () => ((await metric(gw, 'windrose_upstream_endpoints', { ...series, state: 'unhealthy' })) === 2 ? true : undefined));
+    await waitForMetric(gw, 'windrose_upstream_endpoints', { ...series, state: 'unhealthy' }, (v) => v === 2);
     const results = await burst(base, '/panic/', 20);
     assert.deepEqual(results.map((r) => r.status), Array(20).fill(200));
     assert.ok(count(results, 'p1') > 0 && count(results, 'p2') > 0, 'both endpoints took traffic');

@@ -10,10 +10,11 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
-import { GATEWAY_CLASS, startBackend, type Backend } from '../helpers/backends.js';
+import { startBackend, type Backend } from '../helpers/backends.js';
 import { startLoad } from '../helpers/load.js';
 import { metric, until } from '../helpers/metrics.js';
 import { freePort } from '../helpers/ports.js';
+import { backend, docs, gateway, route, scenario } from '../helpers/resources.js';
 import { startWindrose, type Windrose } from '../helpers/windrose.js';
 
 interface Arrival {
@@ -28,6 +29,8 @@ interface Arrival {
 class Recorder {
   readonly arrivals = new Map<string, Arrival[]>();
   requests = 0;
+  /** TCP connections accepted. */
+  connections = 0;
   readonly server: http.Server;
 
   constructor(answer: (req: http.IncomingMessage, res: http.ServerResponse, nth: number) => void) {
@@ -43,6 +46,7 @@ class Recorder {
         answer(req, res, list.length);
       });
     });
+    this.server.on('connection', () => this.connections++);
   }
 
   get port(): number {
@@ -83,38 +87,6 @@ function flakyAnswer(req: http.IncomingMessage, res: http.ServerResponse, nth: n
   reply(res, 200, `try ${nth}`);
 }
 
-function backend(name: string, endpoints: readonly { port: number; weight?: number }[]): string {
-  const list = endpoints.map((e) => `{ ip: 127.0.0.1, port: ${e.port}${e.weight ? `, weight: ${e.weight}` : ''} }`).join(', ');
-  return `apiVersion: windrose.dev/v1alpha1
-kind: Backend
-metadata: { name: ${name}, namespace: default }
-spec: { endpoints: [${list}] }
-`;
-}
-
-/** An HTTPRoute `name` on Gateway gw sending PathPrefix `/<name>/` to Backend `to`, with extra rule fields. */
-function route(name: string, to: string, ruleExtra = ''): string {
-  return `apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: ${name}, namespace: default }
-spec:
-  parentRefs: [{ name: gw }]
-  rules:
-  - matches: [{ path: { type: PathPrefix, value: /${name}/ } }]
-    backendRefs: [{ group: windrose.dev, kind: Backend, name: ${to} }]
-${ruleExtra}`;
-}
-
-/** A BackendTrafficPolicy on HTTPRoute `target`; `spec` is YAML indented by two. */
-function policy(target: string, spec: string): string {
-  return `apiVersion: windrose.dev/v1alpha1
-kind: BackendTrafficPolicy
-metadata: { name: ${target}, namespace: default }
-spec:
-  targetRefs: [{ group: gateway.networking.k8s.io, kind: HTTPRoute, name: ${target} }]
-${spec}`;
-}
-
 /** Response of a request made with undici, body read whole. */
 async function send(url: string, opts: Parameters<typeof request>[1] = {}): Promise<{ status: number; text: string; headers: Record<string, unknown> }> {
   const res = await request(url, opts);
@@ -144,60 +116,36 @@ describe('retries', () => {
     // Privileged, so never handed out for port 0: no server of a test running alongside can take it over.
     const deadPort = 1;
     base = `http://127.0.0.1:${port}`;
-    const retry503 = '    retryOn: { triggers: [retriable-status-codes], httpStatusCodes: [503] }\n';
-    const docs = [
-      GATEWAY_CLASS,
-      `apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: gw, namespace: default }
-spec:
-  gatewayClassName: windrose
-  listeners: [{ name: http, port: ${port}, protocol: HTTP }]
-`,
-      // At the kill every client connection may have a request on the victim; each may need a retry at once,
-      // more than the breaker's default of 3 retries in flight.
-      backend('trio', trio), route('trio', 'trio'), policy('trio', `  retry:
-    numRetries: 2
-    retryOn: { triggers: [connect-failure, reset, retriable-status-codes], httpStatusCodes: [502, 503, 504] }
-    perRetry: { backOff: { baseInterval: 10ms, maxInterval: 50ms } }
-  healthCheck:
-    passive: { consecutiveGatewayErrors: 3, baseEjectionTime: 30s }
-  circuitBreaker: { maxParallelRetries: 8 }
-`),
-      // Two Backends on the one port, so each route's retries have their own budget and metrics. The
-      // breaker's default of 3 retries in flight would refuse some of the retries 8 clients need, hiding the budget's effect.
-      backend('half-free', [half]), route('half-free', 'half-free'), policy('half-free', `  retry:
-    numRetries: 4
-${retry503}    perRetry: { backOff: { baseInterval: 1ms, maxInterval: 5ms } }
-    budget: { disabled: true }
-  circuitBreaker: { maxParallelRetries: 8 }
-`),
-      backend('half-budget', [half]), route('half-budget', 'half-budget'), policy('half-budget', `  retry:
-    numRetries: 4
-${retry503}    perRetry: { backOff: { baseInterval: 1ms, maxInterval: 5ms } }
-    budget: { percent: 20, minRetriesPerSecond: 1, interval: 30s }
-  circuitBreaker: { maxParallelRetries: 8 }
-`),
-      backend('dying', [dying]), route('dying', 'dying'), policy('dying', `  retry:
-    numRetries: 2
-    retryOn: { triggers: [connect-failure, reset, retriable-status-codes], httpStatusCodes: [502, 503, 504] }
-`),
-      backend('idem', [flaky]), route('idem', 'idem'), policy('idem', `  retry:
-    numRetries: 2
-${retry503}`),
-      backend('nonidem', [flaky]), route('nonidem', 'nonidem'), policy('nonidem', `  retry:
-    numRetries: 2
-    retryOn: { triggers: [retriable-status-codes], httpStatusCodes: [503], nonIdempotent: true }
-    maxBodySize: 1Ki
-`),
-      // The refused endpoint weighs 50 times the live one, so nearly every first try is refused.
-      backend('dead-first', [{ port: deadPort, weight: 50 }, { port: flaky.port, weight: 1 }]), route('dead-first', 'dead-first'),
-      policy('dead-first', '  retry: { numRetries: 2 }\n'),
-      backend('per-try', [flaky]), route('per-try', 'per-try'), policy('per-try', '  retry: { numRetries: 2, perRetry: { timeout: 100ms } }\n'),
-      backend('one-try', [flaky]), route('one-try', 'one-try', '    timeouts: { backendRequest: 100ms }\n'),
-      backend('route-retry', [flaky]), route('route-retry', 'route-retry', '    retry: { attempts: 2, codes: [503], backoff: 10ms }\n'),
-    ];
-    gw = await startWindrose({ 'config.yaml': docs.join('---\n') });
+    const retryOnFailure = { triggers: ['connect-failure', 'reset', 'retriable-status-codes'], httpStatusCodes: [502, 503, 504] };
+    const retryOn503 = { triggers: ['retriable-status-codes'], httpStatusCodes: [503] };
+    const retryHalf = (budget: Record<string, unknown>) => ({
+      retry: { numRetries: 4, retryOn: retryOn503, perRetry: { backOff: { baseInterval: '1ms', maxInterval: '5ms' } }, budget },
+      circuitBreaker: { maxParallelRetries: 8 },
+    });
+    gw = await startWindrose({
+      'config.yaml': docs(
+        gateway({ http: port }),
+        // At the kill every client connection may have a request on the victim; each may need a retry at once,
+        // more than the breaker's default of 3 retries in flight.
+        scenario('trio', trio, {
+          retry: { numRetries: 2, retryOn: retryOnFailure, perRetry: { backOff: { baseInterval: '10ms', maxInterval: '50ms' } } },
+          healthCheck: { passive: { consecutiveGatewayErrors: 3, baseEjectionTime: '30s' } },
+          circuitBreaker: { maxParallelRetries: 8 },
+        }),
+        // Two Backends on the one port, so each route's retries have their own budget and metrics. The
+        // breaker's default of 3 retries in flight would refuse some of the retries 8 clients need, hiding the budget's effect.
+        scenario('half-free', [half], retryHalf({ disabled: true })),
+        scenario('half-budget', [half], retryHalf({ percent: 20, minRetriesPerSecond: 1, interval: '30s' })),
+        scenario('dying', [dying], { retry: { numRetries: 2, retryOn: retryOnFailure } }),
+        scenario('idem', [flaky], { retry: { numRetries: 2, retryOn: retryOn503 } }),
+        scenario('nonidem', [flaky], { retry: { numRetries: 2, retryOn: { ...retryOn503, nonIdempotent: true }, maxBodySize: '1Ki' } }),
+        // The refused endpoint weighs 50 times the live one, so nearly every first try is refused.
+        scenario('dead-first', [{ port: deadPort, weight: 50 }, { port: flaky.port, weight: 1 }], { retry: { numRetries: 2 } }),
+        scenario('per-try', [flaky], { retry: { numRetries: 2, perRetry: { timeout: '100ms' } } }),
+        backend('one-try', [flaky]), route('one-try', { path: '/one-try/', rule: '    timeouts: { backendRequest: 100ms }\n' }),
+        backend('route-retry', [flaky]), route('route-retry', { path: '/route-retry/', rule: '    retry: { attempts: 2, codes: [503], backoff: 10ms }\n' }),
+      ),
+    });
   });
 
   after(async () => {
@@ -249,10 +197,12 @@ ${retry503}`),
     const requests = 2000;
     const run = async (name: string) => {
       const before = half.requests;
+      const connectionsBefore = half.connections;
       const started = performance.now();
       const results = await startLoad(base, { connections: 8, requests, path: (n) => `/${name}/${n}` }).done;
       return {
         sent: half.requests - before,
+        connections: half.connections - connectionsBefore,
         failed: results.filter((r) => r.status !== 200),
         seconds: (performance.now() - started) / 1000,
       };
@@ -265,6 +215,8 @@ ${retry503}`),
     // 1 + 1/2 + 1/4 + 1/8 + 1/16 tries on average, and 1 in 32 fails all five.
     assert.ok(freeRatio >= 1.8 && freeRatio <= 2, `budget off: ${freeRatio}x`);
     assert.ok(free.failed.length <= requests * 0.06, `budget off: ${free.failed.length} requests failed`);
+    // A retried 503's body is read and dropped, so its connection carries the next try instead of being cut.
+    assert.ok(free.connections <= 16, `budget off: ${free.connections} connections for ${free.sent - requests} retries`);
     assert.equal(await metric(gw, 'windrose_upstream_retry_budget_exhausted_total', { backend: 'Backend default/half-free' }), 0);
     assert.equal(await metric(gw, 'windrose_upstream_overflow_total', { backend: 'Backend default/half-free' }), 0);
 

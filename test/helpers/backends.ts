@@ -4,6 +4,7 @@ import http from 'node:http';
 import { after, before } from 'node:test';
 import type { AddressInfo } from 'node:net';
 import { freePort } from './ports.js';
+import { backend, docs, gateway, route } from './resources.js';
 import { startWindrose, type Windrose } from './windrose.js';
 
 export interface Echo {
@@ -49,41 +50,16 @@ export function startBackend(
   });
 }
 
-export const GATEWAY_CLASS = `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: { name: windrose }
-spec: { controllerName: windrose.dev/gateway-controller }
-`;
+export { GATEWAY_CLASS } from './resources.js';
 
-/** A GatewayClass, a Gateway with one HTTP listener on `port`, and a Backend per entry of `backends`. */
-export function baseConfig(port: number, backends: Record<string, number>, gatewayName = 'gw'): string {
-  const docs = [GATEWAY_CLASS, `apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: ${gatewayName}, namespace: default }
-spec:
-  gatewayClassName: windrose
-  listeners: [{ name: http, port: ${port}, protocol: HTTP }]
-`];
-  for (const [name, p] of Object.entries(backends)) {
-    docs.push(`apiVersion: windrose.dev/v1alpha1
-kind: Backend
-metadata: { name: ${name}, namespace: default }
-spec: { endpoints: [{ ip: 127.0.0.1, port: ${p} }] }
-`);
-  }
-  return docs.join('---\n');
+/** The GatewayClass, the Gateway "gw" with one HTTP listener on `port`, and a Backend per entry of `backends`. */
+export function baseConfig(port: number, backends: Record<string, number>): string {
+  return docs(gateway({ http: port }), ...Object.entries(backends).map(([name, p]) => backend(name, [{ port: p }])));
 }
 
-/** An HTTPRoute on Gateway "gw" with one PathPrefix "/" rule to the Backend `backend`. */
-export function simpleRoute(name: string, backend: string, extraRule = ''): string {
-  return `apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: ${name}, namespace: default }
-spec:
-  parentRefs: [{ name: gw }]
-  rules:
-  - backendRefs: [{ group: windrose.dev, kind: Backend, name: ${backend} }]
-${extraRule}`;
+/** An HTTPRoute on Gateway "gw" with one PathPrefix "/" rule to the Backend `to`. */
+export function simpleRoute(name: string, to: string, extraRule = ''): string {
+  return route(name, { backends: [to], rule: extraRule });
 }
 
 export interface GatewayWithBackend {

@@ -29,3 +29,11 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
+
+/** Waits until `metric(gw, name, labels)` satisfies `ok`, and returns that value. */
+export function waitForMetric(gw: Windrose, name: string, labels: Record<string, string>, ok: (value: number) => boolean): Promise<number> {
+  return until(`${name}${JSON.stringify(labels)} to satisfy ${ok.toString()}`, async () => {
+    const value = await metric(gw, name, labels);
+    return ok(value) ? value : undefined;
+  });
+}
