@@ -25,6 +25,8 @@ export interface TrafficSettings {
   readonly loadBalancer?: LoadBalancerSettings;
   readonly health?: HealthSettings;
   readonly circuitBreaker?: CircuitBreakerSettings;
+  /** Whether the policy names maxParallelRetries itself, rather than taking the default. */
+  readonly retryLimitSet?: boolean;
   readonly retry?: PolicyRetry;
 }
 
@@ -64,7 +66,10 @@ function settingsOf(spec: BackendTrafficPolicySpec): TrafficSettings {
   }
   if (spec.loadBalancer) s.loadBalancer = loadBalancerOf(spec.loadBalancer);
   if (spec.healthCheck) s.health = healthOf(spec.healthCheck);
-  if (spec.circuitBreaker) s.circuitBreaker = circuitBreakerOf(spec.circuitBreaker);
+  if (spec.circuitBreaker) {
+    s.circuitBreaker = circuitBreakerOf(spec.circuitBreaker);
+    s.retryLimitSet = spec.circuitBreaker.maxParallelRetries !== undefined;
+  }
   if (spec.retry) s.retry = policyRetryOf(spec.retry);
   return s;
 }
@@ -128,7 +133,16 @@ export function clusterSettings(protocol: UpstreamProtocol, s: TrafficSettings, 
     loadBalancer: s.loadBalancer ?? DEFAULT_CLUSTER.loadBalancer,
     ...(s.health?.active ? { healthCheck: s.health.active } : {}),
     ...(s.health?.outlier ? { outlier: s.health.outlier } : {}),
-    circuitBreaker: s.circuitBreaker ?? DEFAULT_CLUSTER.circuitBreaker,
+    circuitBreaker: retryLimit(s.circuitBreaker ?? DEFAULT_CLUSTER.circuitBreaker, budget !== undefined && s.retryLimitSet !== true),
     ...(budget ? { retryBudget: budget } : {}),
   };
+}
+
+/**
+ * As in Envoy, a retry budget takes the place of the default limit on retries in flight: the
+ * budget scales with traffic, where a fixed 3 would refuse most retries of a busy backend the
+ * moment one endpoint fails. A limit the policy names itself still applies.
+ */
+function retryLimit(breaker: CircuitBreakerSettings, budgeted: boolean): CircuitBreakerSettings {
+  return budgeted ? { ...breaker, maxRetries: Infinity } : breaker;
 }
