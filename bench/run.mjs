@@ -1,9 +1,7 @@
 #!/usr/bin/env node
 // Proxy benchmark harness: windrose vs nginx and Node reverse proxies, on loopback.
 // See bench/README.md. Usage: node bench/run.mjs [--runs N] [--duration S] [--only a,b]
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadProblems, runAutocannon, runWrk } from './lib/load.mjs';
@@ -11,15 +9,13 @@ import {
   cpuSecondsBetween,
   cpuSnapshot,
   freePort,
-  killAllSync,
   sleep,
   startChild,
-  stopAll,
   stopChild,
   systemBusy,
   treeRssBytes,
-  which,
 } from './lib/procs.mjs';
+import { setUpHarness } from './lib/harness.mjs';
 import { caveats, computeRatios, machineInfo, markdown, ratioLines, summarize, textTable } from './lib/report.mjs';
 import { EXPECTED_BODY, TARGETS, benchDir, httpGet, repoRoot } from './lib/targets.mjs';
 
@@ -93,56 +89,8 @@ const log = (msg) => process.stderr.write(`${msg}\n`);
 
 const opts = parseCli();
 
-const tools = {
-  nginx: which('nginx', ['/usr/sbin/nginx']),
-  wrk: which('wrk', ['/usr/bin/wrk']),
-  taskset: which('taskset', ['/usr/bin/taskset']),
-};
-/** CPUs this process may run on ("0-1,4" in /proc/self/status), in order. */
-function allowedCpus() {
-  try {
-    const m = /^Cpus_allowed_list:\s*(\S+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-    const cpus = [];
-    for (const part of m[1].split(',')) {
-      const [a, b = a] = part.split('-').map(Number);
-      for (let c = a; c <= b; c++) cpus.push(c);
-    }
-    return cpus;
-  } catch {
-    return os.cpus().map((_, i) => i);
-  }
-}
-const cpus = allowedCpus();
-const pinning = Boolean(tools.taskset) && cpus.length >= 2;
-// Normally CPU 0 for the proxy under test and CPU 1 for everything else.
-const CPU = { proxy: cpus[0], load: cpus[1] };
-
-/** Wrap a command so it runs on CPU 0 (`role` 0: proxy) or 1 (upstream, load) when pinning is available. */
-function pin(role, cmd, args) {
-  const cpu = role === 0 ? CPU.proxy : CPU.load;
-  return pinning ? [tools.taskset, ['-c', String(cpu), cmd, ...args]] : [cmd, args];
-}
-
-const ctx = { pin, tools, upstreamPort: null, tempDirs: [] };
-
-// Cleanup on every way out.
-let cleaningUp = null;
-async function cleanup() {
-  cleaningUp ??= (async () => {
-    await stopAll();
-    for (const dir of ctx.tempDirs) fs.rmSync(dir, { recursive: true, force: true });
-  })();
-  return cleaningUp;
-}
-process.on('exit', killAllSync);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(sig, () => {
-    log(`\nbench: ${sig} — stopping all child processes`);
-    const exitCode = 128 + (os.constants.signals[sig] ?? 1);
-    cleanup().finally(() => process.exit(exitCode));
-    setTimeout(() => process.exit(exitCode), 5000).unref();
-  });
-}
+const { tools, pinning, CPU, pin, tempDirs, cleanup } = setUpHarness(log);
+const ctx = { pin, tools, upstreamPort: null, tempDirs };
 
 // Targets to run.
 const skipped = {};
@@ -162,16 +110,6 @@ if (selected.length === 0) {
   process.exit(1);
 }
 
-if (!pinning) {
-  log(`bench: warning: no CPU pinning (${tools.taskset ? `only ${cpus.length} CPU` : 'taskset not found'}) — figures will be noisier`);
-} else {
-  // Keep the harness itself off the proxy's CPU.
-  try {
-    execFileSync(tools.taskset, ['-a', '-p', '-c', String(CPU.load), String(process.pid)], { stdio: 'ignore' });
-  } catch {
-    // not fatal
-  }
-}
 if (!tools.wrk) log('bench: wrk not found — using autocannon for the max-throughput phase');
 
 const perTarget = opts.warmupSec + 2 * opts.durationSec + 3;

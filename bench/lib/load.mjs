@@ -1,11 +1,14 @@
-// Load generators: wrk (max throughput, when installed) and autocannon
-// (fallback for max throughput; always used for the fixed-rate phase).
+// Load generators: wrk (max throughput, when installed), autocannon (fallback for
+// max throughput; the fixed-rate phase of bench/run.mjs) and an open-loop
+// fixed-rate client (bench/resilience.mjs under a fault).
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { OPEN_LOOP_MEASURING } from './child.mjs';
 import { runChild } from './procs.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const autocannonChild = path.join(here, '..', 'load', 'autocannon.mjs');
+const openLoopChild = path.join(here, '..', 'load', 'open-loop.mjs');
 
 /** wrk prints durations as e.g. "812.00us", "1.23ms", "2.00s", "1.00m". */
 function wrkTimeToMs(value, unit) {
@@ -83,16 +86,36 @@ export async function runWrk({ wrk, pin, url, connections, durationSec, latency 
   return parseWrk(res.stdout);
 }
 
-export async function runAutocannon({ pin, url, connections, durationSec, overallRate, expectBody }) {
-  const job = JSON.stringify({ url, connections, duration: durationSec, overallRate, expectBody });
-  const [cmd, argv] = pin(1, process.execPath, [autocannonChild, job]);
-  const res = await runChild('autocannon', cmd, argv, { timeoutMs: (durationSec + 30) * 1000 });
-  if (res.timedOut) throw new Error(`autocannon did not finish within ${durationSec + 30} s`);
-  if (res.code !== 0) throw new Error(`autocannon exited with ${res.code ?? res.signal}: ${res.stderr}`);
-  const line = res.stdout.trim().split('\n').pop();
+/** Runs one of bench/load/*.mjs on the load CPU and parses the JSON line it prints last. */
+async function runJsonChild(label, script, job, durationSec, pin, onStderr) {
+  const [cmd, argv] = pin(1, process.execPath, [script, JSON.stringify(job)]);
+  const res = await runChild(label, cmd, argv, { timeoutMs: (durationSec + 30) * 1000, onStderr });
+  if (res.timedOut) throw new Error(`${label} did not finish within ${durationSec + 30} s`);
+  if (res.code !== 0) throw new Error(`${label} exited with ${res.code ?? res.signal}: ${res.stderr}`);
   try {
-    return JSON.parse(line);
+    return JSON.parse(res.stdout.trim().split('\n').pop());
   } catch {
-    throw new Error(`could not parse autocannon output: ${res.stdout}\n${res.stderr}`);
+    throw new Error(`could not parse ${label} output: ${res.stdout}\n${res.stderr}`);
   }
+}
+
+export function runAutocannon({ pin, url, connections, durationSec, overallRate, expectBody }) {
+  return runJsonChild('autocannon', autocannonChild, { url, connections, duration: durationSec, overallRate, expectBody }, durationSec, pin);
+}
+
+/**
+ * Fixed-rate open-loop load (bench/load/open-loop.mjs); the result has autocannon's shape.
+ * The client first sends at the rate for `warmupSec` without recording, then calls
+ * `onMeasuring` as the measured `durationSec` begins.
+ */
+export function runOpenLoop({ pin, url, rate, durationSec, warmupSec = 0, connections, onMeasuring }) {
+  let told = false;
+  const onStderr = (text) => {
+    if (!told && text.includes(OPEN_LOOP_MEASURING)) {
+      told = true;
+      onMeasuring?.();
+    }
+  };
+  const job = { url, rate, duration: durationSec, warmup: warmupSec, connections };
+  return runJsonChild('open-loop', openLoopChild, job, warmupSec + durationSec, pin, onStderr);
 }

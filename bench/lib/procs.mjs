@@ -2,6 +2,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 
 /** Find an executable: explicit candidates first, then $PATH. */
@@ -16,6 +17,21 @@ export function which(name, candidates = []) {
     }
   }
   return null;
+}
+
+/** CPUs this process may run on ("0-1,4" in /proc/self/status), in order. */
+export function allowedCpus() {
+  try {
+    const m = /^Cpus_allowed_list:\s*(\S+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    const cpus = [];
+    for (const part of m[1].split(',')) {
+      const [a, b = a] = part.split('-').map(Number);
+      for (let c = a; c <= b; c++) cpus.push(c);
+    }
+    return cpus;
+  } catch {
+    return os.cpus().map((_, i) => i);
+  }
 }
 
 /** A free TCP port on 127.0.0.1 (bind port 0, read it back, release it). */
@@ -148,10 +164,12 @@ export function killAllSync() {
 
 /**
  * Run a child to completion with a hard time limit. Resolves with
- * { code, signal, stdout, stderr, timedOut }.
+ * { code, signal, stdout, stderr, timedOut }. `onStderr` sees each chunk of
+ * stderr as it arrives, for a child that reports progress there.
  */
-export async function runChild(label, cmd, args, { timeoutMs, cwd } = {}) {
+export async function runChild(label, cmd, args, { timeoutMs, cwd, onStderr } = {}) {
   const h = startChild(label, cmd, args, { cwd });
+  if (onStderr) h.child.stderr.on('data', (chunk) => onStderr(chunk.toString()));
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;

@@ -125,7 +125,7 @@ export function machineInfo(tools, pinning) {
 
 // ---------------------------------------------------------------------------
 
-const fmt = {
+export const fmt = {
   int: (v) => (v == null ? '–' : Math.round(v).toLocaleString('en-US')),
   ms: (v) => (v == null ? '–' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)),
   ms3: (v) => (v == null ? '–' : v >= 10 ? v.toFixed(1) : v.toFixed(3)),
@@ -163,12 +163,25 @@ function rows(order, summary, labels) {
     });
 }
 
+/** A plain-text table: the first `left` columns (names) left-aligned, the others (figures) right-aligned. */
+export function alignedTable(header, body, left = 1) {
+  const all = [header, ...body];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => String(r[i]).length)));
+  const line = (r) => r.map((c, i) => (i < left ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+/** The same table in Markdown. */
+export function markdownTable(header, body, left = 1) {
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map((_, i) => (i < left ? ' --- ' : ' ---: ')).join('|')}|`,
+    ...body.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+}
+
 export function textTable(order, summary, labels) {
-  const body = rows(order, summary, labels);
-  const all = [HEADER, ...body];
-  const widths = HEADER.map((_, i) => Math.max(...all.map((r) => String(r[i]).length)));
-  const line = (r) => r.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
-  return [line(HEADER), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+  return alignedTable(HEADER, rows(order, summary, labels));
 }
 
 export function ratioLines(ratios) {
@@ -183,11 +196,8 @@ export function ratioLines(ratios) {
 }
 
 export function markdown({ order, summary, labels, ratios, machine, config, notes = [] }) {
-  const body = rows(order, summary, labels);
   const out = [];
-  out.push(`| ${HEADER.join(' | ')} |`);
-  out.push(`|${HEADER.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`);
-  for (const r of body) out.push(`| ${r.join(' | ')} |`);
+  out.push(markdownTable(HEADER, rows(order, summary, labels)));
   out.push('');
   for (const l of ratioLines(ratios)) out.push(`- ${l}`);
   for (const l of notes) out.push(`- ${l}`);
