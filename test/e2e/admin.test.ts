@@ -114,7 +114,7 @@ describe('windrose validate', () => {
   test('a valid directory exits 0 with a summary', async () => {
     const r = await run(['validate', 'examples/demo']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^ok: 8 resource\(s\) in 3 file\(s\)/);
+    assert.match(r.stdout, /^ok: 9 resource\(s\) in 4 file\(s\)/);
   });
 
   test('errors name file, line, column, resource and field, and exit 1', async () => {
