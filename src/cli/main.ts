@@ -3,6 +3,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
+import { controlCommand } from './control.js';
 import { demoCommand } from './demo.js';
 import { gatewayCommand } from './gateway.js';
 import { validateCommand } from './validate.js';
@@ -13,11 +14,20 @@ const program = new Command('windrose')
   .description('API gateway and service mesh configured by Kubernetes Gateway API resources')
   .version(version)
   .showHelpAfterError()
+  // Lets a subcommand of a subcommand take an option its parent also has (control token --data-dir).
+  .enablePositionalOptions()
   .exitOverride()
   .addCommand(gatewayCommand())
   .addCommand(validateCommand())
+  .addCommand(controlCommand())
   .addCommand(demoCommand());
-for (const cmd of program.commands) cmd.exitOverride();
+const overrideExits = (cmd: Command): void => {
+  for (const sub of cmd.commands) {
+    sub.exitOverride();
+    overrideExits(sub);
+  }
+};
+overrideExits(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -91,7 +91,7 @@ export class CertificateAuthority {
    * own key (proof the workload holds it) and carry an ECDSA P-256 key; whatever names it asks
    * for are ignored, since the CA alone decides the identity.
    */
-  async signWorkload(csrPem: string, id: WorkloadIdentity, lifetimeMs = DAY_MS): Promise<string> {
+  async signWorkload(csrPem: string, id: WorkloadIdentity, lifetimeMs = DAY_MS, ipAddresses: readonly string[] = []): Promise<string> {
     let csr: x509.Pkcs10CertificateRequest;
     try {
       csr = new x509.Pkcs10CertificateRequest(csrPem);
@@ -117,8 +117,11 @@ export class CertificateAuthority {
         // SPIFFE X.509-SVID: a leaf has digitalSignature, and never keyCertSign or cRLSign.
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
-        // Exactly one URI SAN, the SPIFFE ID.
-        new x509.SubjectAlternativeNameExtension([{ type: 'url', value: spiffeId(this.trustDomain, id) }], true),
+        // Exactly one URI SAN, the SPIFFE ID; a server also names its addresses so clients can check them.
+        new x509.SubjectAlternativeNameExtension([
+          { type: 'url', value: spiffeId(this.trustDomain, id) },
+          ...ipAddresses.map((ip) => ({ type: 'ip' as const, value: ip })),
+        ], true),
         await x509.AuthorityKeyIdentifierExtension.create(this.root),
       ],
     });
