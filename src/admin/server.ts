@@ -3,6 +3,7 @@
 import http from 'node:http';
 import type { Active } from '../config/snapshot.js';
 import type { Resource } from '../config/resources.js';
+import { sendJson, sendJsonError } from '../json-response.js';
 
 /** A process serving the data plane, as /ready lists it: its pid is what a drain is sent to. */
 export interface WorkerView {
@@ -45,38 +46,32 @@ export function describeActive(active: Active): unknown {
   };
 }
 
-function json(res: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body, null, 2);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
 export function startAdmin(host: string, port: number, source: AdminSource): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: { code: 'method_not_allowed', message: 'the admin API is read-only', requestId: '' } });
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendJsonError(res, 405, 'method_not_allowed', 'the admin API is read-only');
     switch (path) {
-      case '/live': return json(res, 200, { live: true });
+      case '/live': return sendJson(res, 200, { live: true });
       case '/ready': {
         const ready = source.ready();
-        return json(res, ready ? 200 : 503, { ready, version: source.active()?.snapshot.version ?? null, workers: source.workers() });
+        return sendJson(res, ready ? 200 : 503, { ready, version: source.active()?.snapshot.version ?? null, workers: source.workers() });
       }
       case '/config': {
         const active = source.active();
-        return active ? json(res, 200, describeActive(active)) : json(res, 503, { error: { code: 'no_config', message: 'no config applied yet', requestId: '' } });
+        return active ? sendJson(res, 200, describeActive(active)) : sendJsonError(res, 503, 'no_config', 'no config applied yet');
       }
       case '/status': {
         const active = source.active();
-        return json(res, 200, { version: active?.snapshot.version ?? null, resources: active?.snapshot.statuses ?? [] });
+        return sendJson(res, 200, { version: active?.snapshot.version ?? null, resources: active?.snapshot.statuses ?? [] });
       }
       case '/metrics':
         source.metrics().then(
           (m) => { res.writeHead(200, { 'content-type': m.contentType }); res.end(m.body); },
-          (err: Error) => json(res, 500, { error: { code: 'metrics_failed', message: err.message, requestId: '' } }),
+          (err: Error) => sendJsonError(res, 500, 'metrics_failed', err.message),
         );
         return;
       default:
-        return json(res, 404, { error: { code: 'not_found', message: 'try /ready, /live, /config, /status or /metrics', requestId: '' } });
+        return sendJsonError(res, 404, 'not_found', 'try /ready, /live, /config, /status or /metrics');
     }
   });
   return new Promise((resolve, reject) => {

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import * as x509 from '@peculiar/x509';
 import type { Logger } from 'pino';
+import { sendJson, sendJsonError } from '../json-response.js';
 import { CaError, CertificateAuthority } from './ca/authority.js';
 import { JoinTokenError, JoinTokens } from './ca/join-token.js';
 
@@ -24,15 +25,6 @@ export interface ControlOptions {
   readonly svidLifetimeMs: number;
   readonly log: Logger;
 }
-
-function json(res: import('node:http').ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-const error = (res: import('node:http').ServerResponse, status: number, code: string, message: string): void =>
-  json(res, status, { error: { code, message } });
 
 export async function startControl(opts: ControlOptions): Promise<{ port: number; close(): Promise<void> }> {
   const dir = path.join(opts.dataDir, 'ca');
@@ -51,15 +43,15 @@ export async function startControl(opts: ControlOptions): Promise<{ port: number
       res.end(ca.trustBundle());
       return;
     }
-    if (req.url !== '/v1/svid') return error(res, 404, 'not_found', 'no such endpoint');
-    if (req.method !== 'POST') return error(res, 405, 'method_not_allowed', 'use POST');
+    if (req.url !== '/v1/svid') return sendJsonError(res, 404, 'not_found', 'no such endpoint');
+    if (req.method !== 'POST') return sendJsonError(res, 405, 'method_not_allowed', 'use POST');
     const auth = req.headers.authorization ?? '';
     let id;
     try {
       id = tokens.verify(auth.startsWith('Bearer ') ? auth.slice(7) : '');
     } catch (err) {
       res.setHeader('www-authenticate', 'Bearer');
-      return error(res, 401, 'invalid_join_token', err instanceof JoinTokenError ? err.message : 'the join token is not valid');
+      return sendJsonError(res, 401, 'invalid_join_token', err instanceof JoinTokenError ? err.message : 'the join token is not valid');
     }
     const chunks: Buffer[] = [];
     let size = 0;
@@ -68,20 +60,20 @@ export async function startControl(opts: ControlOptions): Promise<{ port: number
       if (size <= MAX_BODY) chunks.push(c);
     });
     req.on('end', () => {
-      if (size > MAX_BODY) return error(res, 413, 'payload_too_large', `the request body exceeds ${MAX_BODY} bytes`);
+      if (size > MAX_BODY) return sendJsonError(res, 413, 'payload_too_large', `the request body exceeds ${MAX_BODY} bytes`);
       let body: { csr?: unknown };
       try {
         body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { csr?: unknown };
       } catch {
-        return error(res, 400, 'bad_request', 'the body must be JSON {"csr": "<PEM>"}');
+        return sendJsonError(res, 400, 'bad_request', 'the body must be JSON {"csr": "<PEM>"}');
       }
-      if (typeof body?.csr !== 'string') return error(res, 400, 'bad_request', 'the body must be JSON {"csr": "<PEM>"}');
+      if (typeof body?.csr !== 'string') return sendJsonError(res, 400, 'bad_request', 'the body must be JSON {"csr": "<PEM>"}');
       ca.signWorkload(body.csr, id, opts.svidLifetimeMs).then(
         (certificate) => {
           opts.log.info({ namespace: id.namespace, serviceAccount: id.serviceAccount }, 'svid issued');
-          json(res, 200, { certificate, trustBundle: ca.trustBundle() });
+          sendJson(res, 200, { certificate, trustBundle: ca.trustBundle() });
         },
-        (err: Error) => error(res, 400, 'bad_csr', err instanceof CaError ? err.message : 'the CSR could not be signed'),
+        (err: Error) => sendJsonError(res, 400, 'bad_csr', err instanceof CaError ? err.message : 'the CSR could not be signed'),
       );
     });
   });

@@ -1,0 +1,15 @@
+//! JSON answers of windrose's own HTTP APIs (admin, control plane), outside the data plane's
+//! error catalogue: the same `{"error": {code, message, requestId}}` shape clients already parse.
+
+import type { ServerResponse } from 'node:http';
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body, null, 2);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** An error of an API that has no request ids: `requestId` is empty. */
+export function sendJsonError(res: ServerResponse, status: number, code: string, message: string): void {
+  sendJson(res, status, { error: { code, message, requestId: '' } });
+}
