@@ -9,6 +9,8 @@ export interface ErrorSpec {
 export const ERRORS = {
   bad_request: { status: 400, meaning: 'The request is malformed: bad framing, conflicting Content-Length and Transfer-Encoding, or invalid header characters.' },
   request_header_timeout: { status: 408, meaning: 'The client did not send the complete request head in time.' },
+  mtls_required: { status: 403, meaning: 'A mesh sidecar in STRICT mode got a plaintext request; callers must use mutual TLS with a mesh identity.' },
+  access_denied: { status: 403, meaning: 'An AuthorizationPolicy denied the request: a DENY rule matched, or ALLOW policies exist and none matched.' },
   route_not_found: { status: 404, meaning: 'No route on this listener matches the request host, path, method, headers and query.' },
   payload_too_large: { status: 413, meaning: 'The request body is larger than the listener allows.' },
   headers_too_large: { status: 431, meaning: 'The request headers are larger than the listener allows.' },

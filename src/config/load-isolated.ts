@@ -2,14 +2,26 @@
 //! parser and schemas (about 10 MB resident) between reloads; a reload costs a thread start instead.
 
 import { Worker } from 'node:worker_threads';
+import type { ConfigDocument } from '../mesh/protocol.js';
 import type { LoadResult } from './load.js';
 import type { Resource, SourcePosition } from './resources.js';
+
+/** What the worker is asked to load: files under a path, or documents a mesh proxy received. */
+export type LoadRequest = { readonly path: string } | { readonly documents: readonly ConfigDocument[] };
 
 type PlainLoaded = Omit<LoadResult, 'resources'> & { resources: (Omit<Resource, 'locate'>)[] };
 
 export function loadConfigIsolated(path: string): Promise<LoadResult> {
+  return loadIsolated({ path });
+}
+
+export function parseDocumentsIsolated(documents: readonly ConfigDocument[]): Promise<LoadResult> {
+  return loadIsolated({ documents });
+}
+
+function loadIsolated(request: LoadRequest): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./load-worker.js', import.meta.url), { workerData: path });
+    const worker = new Worker(new URL('./load-worker.js', import.meta.url), { workerData: request });
     let settled = false;
     worker.once('message', (plain: PlainLoaded) => {
       settled = true;

@@ -1,10 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatPath, loadConfig, parseConfigText } from './load.js';
+import { Worker } from 'node:worker_threads';
+import type { LoadRequest } from './load-isolated.js';
+import { formatPath, loadConfig, type LoadResult, parseConfigText, parseDocuments } from './load.js';
 import { formatConfigError, type Resource, type ResourceKind } from './resources.js';
 
 const testdata = join(dirname(fileURLToPath(import.meta.url)), 'testdata');
@@ -45,6 +48,7 @@ test('valid fixtures for every kind load from a directory, recursively and in pa
       'HTTPRoute shop/docs',
       'Backend shop/static',
       'BackendTrafficPolicy shop/shop-timeouts',
+      'AuthorizationPolicy shop/shop-readers',
     ],
   );
   const slice = find(result.resources, 'EndpointSlice', 'shop-v1-abc12');
@@ -595,7 +599,7 @@ test('windrose kinds: Backend endpoints and BackendTrafficPolicy', () => {
     'test.yaml:7:5 Backend default/static spec.endpoints[1]: one of ip or hostname is required',
     'test.yaml:13:3 BackendTrafficPolicy default/slow spec.targetRefs: must not be empty',
     'test.yaml:14:36 BackendTrafficPolicy default/slow spec.timeout.http.requestTimeout: invalid duration "1 minute": expected up to four number-unit pairs with units h, m, s or ms, such as "10s", "1m30s" or "500ms"',
-    'test.yaml:17:7 BackendPolicy default/slow kind: unknown kind "BackendPolicy" in windrose.dev/v1alpha1; expected "Backend" or "BackendTrafficPolicy"',
+    'test.yaml:17:7 BackendPolicy default/slow kind: unknown kind "BackendPolicy" in windrose.dev/v1alpha1; expected "Backend" or "BackendTrafficPolicy" or "AuthorizationPolicy"',
   ]);
 });
 
@@ -787,4 +791,114 @@ test('unreadable paths are reported as errors', async () => {
 test('field paths quote keys that are not identifiers', () => {
   assert.equal(formatPath(['spec', 'rules', 0, 'backendRefs', 1, 'port']), 'spec.rules[0].backendRefs[1].port');
   assert.equal(formatPath(['metadata', 'labels', 'app.kubernetes.io/name']), 'metadata.labels["app.kubernetes.io/name"]');
+});
+
+test('AuthorizationPolicy loads in Istio\'s shape, ports as numbers', () => {
+  const text = yaml`
+    apiVersion: windrose.dev/v1alpha1
+    kind: AuthorizationPolicy
+    metadata: {name: readers, namespace: shop}
+    spec:
+      rules:
+      - to: [{operation: {ports: ["8080", 9090]}}]
+    ---
+    apiVersion: windrose.dev/v1alpha1
+    kind: AuthorizationPolicy
+    metadata: {name: allow-nothing}
+    spec:
+  `;
+  const result = parseConfigText(text, 'test.yaml');
+  assert.deepEqual(result.errors.map(formatConfigError), []);
+  assert.deepEqual(find(result.resources, 'AuthorizationPolicy', 'readers').spec, { rules: [{ to: [{ operation: { ports: [8080, 9090] } }] }] });
+  // As in Kubernetes, an empty spec is an ALLOW policy without rules.
+  assert.deepEqual(find(result.resources, 'AuthorizationPolicy', 'allow-nothing').spec, {});
+});
+
+test('AuthorizationPolicy: wildcards, paths, methods, ports, empty sources, and the Istio fields windrose lacks', () => {
+  const text = yaml`
+    apiVersion: windrose.dev/v1alpha1
+    kind: AuthorizationPolicy
+    metadata: {name: p}
+    spec:
+      selector: {matchLabels: {app: "*"}}
+      action: CUSTOM
+      provider: {name: opa}
+      rules:
+      - from:
+        - source: {principals: ["cluster.local/*/sa/web"], namespaces: []}
+        - source: {}
+        - source: {requestPrincipals: ["*"]}
+        to:
+        - operation: {paths: [api, "/a*b*"], methods: [get], ports: [0, "http"]}
+        - operation: {hosts: [a.example.com]}
+        when: [{key: source.ip, values: [10.0.0.1]}]
+      - from: []
+  `;
+  assert.deepEqual(errorsOf(text), [
+    "test.yaml:5:33 AuthorizationPolicy default/p spec.selector.matchLabels.app: invalid label value \"*\": expected letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+    'test.yaml:6:11 AuthorizationPolicy default/p spec.action: expected one of "ALLOW", "DENY", "AUDIT", got "CUSTOM"',
+    'test.yaml:7:3 AuthorizationPolicy default/p spec.provider: provider (the CUSTOM action) is not supported by windrose',
+    'test.yaml:10:29 AuthorizationPolicy default/p spec.rules[0].from[0].source.principals[0]: invalid value "cluster.local/*/sa/web": "*" may only stand alone, at the start ("*suffix") or at the end ("prefix*")',
+    'test.yaml:10:56 AuthorizationPolicy default/p spec.rules[0].from[0].source.namespaces: must not be empty',
+    'test.yaml:11:7 AuthorizationPolicy default/p spec.rules[0].from[1].source: must set at least one of principals, notPrincipals, namespaces, notNamespaces',
+    'test.yaml:12:16 AuthorizationPolicy default/p spec.rules[0].from[2].source.requestPrincipals: requestPrincipals (JWT identities) is not supported by windrose',
+    'test.yaml:14:27 AuthorizationPolicy default/p spec.rules[0].to[0].operation.paths[0]: invalid path "api": must start with "/" (or "*" for a suffix match)',
+    'test.yaml:14:32 AuthorizationPolicy default/p spec.rules[0].to[0].operation.paths[1]: invalid value "/a*b*": "*" may only stand alone, at the start ("*suffix") or at the end ("prefix*")',
+    'test.yaml:14:52 AuthorizationPolicy default/p spec.rules[0].to[0].operation.methods[0]: expected one of "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", got "get" (did you mean "GET"?)',
+    'test.yaml:14:66 AuthorizationPolicy default/p spec.rules[0].to[0].operation.ports[0]: expected a port from 1 to 65535, got 0',
+    'test.yaml:14:69 AuthorizationPolicy default/p spec.rules[0].to[0].operation.ports[1]: expected a port from 1 to 65535, got "http"',
+    'test.yaml:15:19 AuthorizationPolicy default/p spec.rules[0].to[1].operation.hosts: hosts is not supported by windrose',
+    'test.yaml:16:5 AuthorizationPolicy default/p spec.rules[0].when: when (conditions) is not supported by windrose',
+    'test.yaml:17:5 AuthorizationPolicy default/p spec.rules[1].from: must not be empty',
+  ]);
+});
+
+/** Two documents cut from the control plane's files, as a mesh proxy receives them. */
+const DOCUMENTS = [
+  {
+    file: 'mesh/routes.yaml',
+    line: 12,
+    text: yaml`
+      apiVersion: gateway.networking.k8s.io/v1
+      kind: HTTPRoute
+      metadata: {name: reviews}
+      spec:
+        rules:
+        - backendRefs: [{name: reviews, port: 90800}]
+    `,
+  },
+  { file: 'mesh/services.yaml', line: 1, text: 'apiVersion: v1\nkind: Service\nmetadata: {name: reviews}\nspec: {ports: [{port: 9080}]}\n' },
+  { file: 'mesh/routes.yaml', line: 30, text: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n' },
+  { file: 'registry', line: 7, text: '# registered\napiVersion: v1\nkind: Service\nmetadata:\n  name: reviews\nspec: {}\n' },
+  { file: 'registry', line: 20, text: 'apiVersion: v1\nkind: Namespace\nmetadata: {name: shop\n' },
+];
+
+test('documents are validated as their files would be, located at their line in the file', () => {
+  const result = parseDocuments(DOCUMENTS);
+  assert.deepEqual(result.errors.map(formatConfigError), [
+    'mesh/routes.yaml:17:41 HTTPRoute default/reviews spec.rules[0].backendRefs[0].port: expected an integer from 1 to 65535, got 90800',
+    'registry:11:9 Service default/reviews metadata.name: duplicate resource, first defined at mesh/services.yaml:1:1',
+    'registry:23:1: invalid YAML: flow map in block collection must be sufficiently indented and end with a }',
+  ]);
+  assert.deepEqual(result.warnings.map(formatConfigError), ['mesh/routes.yaml:30:1: kind ConfigMap (v1) is not used by windrose; skipped']);
+  assert.deepEqual(result.files, ['mesh/routes.yaml', 'mesh/services.yaml', 'registry']);
+  const [service] = result.resources;
+  assert.deepEqual(service.source, { file: 'mesh/services.yaml', line: 1, column: 1 });
+  assert.deepEqual(service.locate(['spec', 'ports', 0, 'port']), { file: 'mesh/services.yaml', line: 4, column: 23 });
+});
+
+test('the loader worker parses documents as parseDocuments does, positions included', async () => {
+  // parseDocumentsIsolated starts load-worker.js, which exists once built; under tsx a worker
+  // thread gets no TypeScript hooks (privatenumber/tsx#354), so the test registers them itself.
+  const entry = new URL('./load-worker.ts', import.meta.url).href;
+  const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
+  const request: LoadRequest = { documents: DOCUMENTS };
+  const worker = new Worker(boot, { eval: true, workerData: request });
+  try {
+    const [posted] = (await once(worker, 'message')) as [LoadResult];
+    const expected = parseDocuments(DOCUMENTS);
+    assert.deepEqual(posted, { ...expected, resources: expected.resources.map(({ locate: _locate, ...plain }) => plain) });
+  } finally {
+    await worker.terminate();
+  }
 });

@@ -3,6 +3,7 @@
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseAllDocuments, type YAMLError } from 'yaml';
+import type { ConfigDocument } from '../mesh/protocol.js';
 import type { ConfigError, Resource, SourcePosition } from './resources.js';
 import { checkDocument } from './schema/document.js';
 import type { Path, Problem } from './schema/issues.js';
@@ -47,6 +48,17 @@ export async function loadConfig(path: string): Promise<LoadResult> {
 export function parseConfigText(text: string, file: string): LoadResult {
   const loader = new Loader();
   loader.addText(text, file);
+  return loader.result();
+}
+
+/**
+ * Parses and validates documents cut from larger files (a mesh proxy's config from the control
+ * plane), exactly as loadConfig would have read those files: problems name each document's own
+ * file and the line it has there.
+ */
+export function parseDocuments(docs: readonly ConfigDocument[]): LoadResult {
+  const loader = new Loader();
+  for (const doc of docs) loader.addText(doc.text, doc.file, doc.line);
   return loader.result();
 }
 
@@ -100,11 +112,13 @@ class Source {
     readonly file: string,
     private readonly lines: LineCounter,
     private readonly doc: Document,
+    /** Lines of the file before the parsed text, when the text was cut from it. */
+    private readonly lineOffset: number,
   ) {}
 
   at(offset: number): SourcePosition {
     const { line, col } = this.lines.linePos(offset);
-    return { file: this.file, line, column: col };
+    return { file: this.file, line: line + this.lineOffset, column: col };
   }
 
   start(node: Node | null | undefined): number {
@@ -190,14 +204,15 @@ class Loader {
     this.warnings.push({ file: path, line: 1, column: 1, resource: '', field: '', message });
   }
 
-  addText(text: string, file: string): void {
-    this.files.push(file);
+  /** `firstLine`: where the text starts in `file`, when it is one part of it. */
+  addText(text: string, file: string, firstLine = 1): void {
+    if (!this.files.includes(file)) this.files.push(file);
     const errors: ConfigError[] = [];
     const warnings: ConfigError[] = [];
     const lines = new LineCounter();
     const docs = parseAllDocuments(text.replace(/^\uFEFF/, ''), { lineCounter: lines, merge: true, uniqueKeys: true, prettyErrors: true });
     for (const doc of docs) {
-      const source = new Source(file, lines, doc);
+      const source = new Source(file, lines, doc, firstLine - 1);
       const yamlIssue = (prefix: string) => (e: YAMLError): ConfigError => ({
         ...source.at(e.pos[0]),
         resource: '',

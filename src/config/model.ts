@@ -13,6 +13,11 @@ export interface Endpoint {
   readonly zone?: string;
   /** Relative share of the cluster's traffic (windrose Backend endpoints); 1 when unset. */
   readonly weight?: number;
+  /**
+   * The SPIFFE ID the endpoint's mesh proxy presents. When set, windrose connects with mutual TLS
+   * (its own SVID as the client certificate) and refuses a peer that presents any other identity.
+   */
+  readonly identity?: string;
 }
 
 /** What a consistent-hash balancer hashes: a request header, a cookie, or the client's address. */
@@ -167,10 +172,26 @@ export interface ListenerLimits {
   readonly idleTimeoutMs: number;
 }
 
+/**
+ * How a mesh proxy's inbound port treats callers: STRICT serves only mutual TLS with a certificate
+ * that chains to the trust bundle; PERMISSIVE also serves plaintext, without a peer identity.
+ */
+export type MtlsMode = 'STRICT' | 'PERMISSIVE';
+
 /** Everything bound to one TCP port; several Gateway listeners may share it. */
 export interface PortConfig {
   readonly port: number;
-  readonly protocol: 'HTTP' | 'HTTPS';
+  /** MTLS: a mesh proxy's inbound port, served with the process's SVID (src/mesh/credentials.ts). */
+  readonly protocol: 'HTTP' | 'HTTPS' | 'MTLS';
+  /** Set when protocol is MTLS. */
+  readonly mtlsMode?: MtlsMode;
+  /**
+   * Requests in absolute form ("GET http://reviews:9080/ HTTP/1.1", as an HTTP_PROXY client sends
+   * them) are routed by the target's authority: a sidecar's outbound port.
+   */
+  readonly forwardProxy?: boolean;
+  /** The address to bind instead of the process's bind host (a sidecar's outbound port stays on loopback). */
+  readonly bindHost?: string;
   readonly listeners: readonly string[];
   readonly certificates: readonly Certificate[];
   readonly routes: RouteTable<RuleTarget>;

@@ -389,6 +389,40 @@ export interface RetrySpec {
   };
 }
 
+/**
+ * Who may call a mesh workload, in Istio's AuthorizationPolicy shape. Entries of `from` and `to`
+ * are ORed; a rule needs `from` and `to` to match; the fields of a source or operation are ANDed.
+ */
+export interface AuthorizationPolicySpec {
+  /** Absent: every workload in the namespace (in the mesh root namespace, the whole mesh). */
+  readonly selector?: { readonly matchLabels?: Readonly<Record<string, string>> };
+  readonly action?: 'ALLOW' | 'DENY' | 'AUDIT';
+  readonly rules?: readonly AuthorizationRule[];
+}
+
+export interface AuthorizationRule {
+  readonly from?: readonly { readonly source: AuthorizationSource }[];
+  readonly to?: readonly { readonly operation: AuthorizationOperation }[];
+}
+
+/** Principals ("cluster.local/ns/default/sa/web" or a spiffe:// ID) and namespaces, with `*`, `prefix*` and `*suffix`. */
+export interface AuthorizationSource {
+  readonly principals?: readonly string[];
+  readonly notPrincipals?: readonly string[];
+  readonly namespaces?: readonly string[];
+  readonly notNamespaces?: readonly string[];
+}
+
+export interface AuthorizationOperation {
+  readonly methods?: readonly string[];
+  readonly notMethods?: readonly string[];
+  readonly paths?: readonly string[];
+  readonly notPaths?: readonly string[];
+  /** The workload's own (application) port; written as numbers or numeric strings. */
+  readonly ports?: readonly number[];
+  readonly notPorts?: readonly number[];
+}
+
 // ---- the union -------------------------------------------------------------------------
 
 export type GatewayClass = ResourceBase<'GatewayClass', GatewayClassSpec>;
@@ -401,6 +435,7 @@ export type Secret = ResourceBase<'Secret', SecretSpec>;
 export type Namespace = ResourceBase<'Namespace', NamespaceSpec>;
 export type Backend = ResourceBase<'Backend', BackendSpec>;
 export type BackendTrafficPolicy = ResourceBase<'BackendTrafficPolicy', BackendTrafficPolicySpec>;
+export type AuthorizationPolicy = ResourceBase<'AuthorizationPolicy', AuthorizationPolicySpec>;
 
 export type Resource =
   | GatewayClass
@@ -412,7 +447,8 @@ export type Resource =
   | Secret
   | Namespace
   | Backend
-  | BackendTrafficPolicy;
+  | BackendTrafficPolicy
+  | AuthorizationPolicy;
 
 export type ResourceKind = Resource['kind'];
 

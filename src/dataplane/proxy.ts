@@ -21,6 +21,7 @@ import type { TryOutcome, UpstreamHost } from './upstream/host.js';
 import type { UpstreamPools } from './upstream/pools.js';
 import { backoffMs } from './upstream/retry/backoff.js';
 import { retriable } from './upstream/retry/policy.js';
+import { peerIdentity } from './listeners/peer.js';
 
 export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
 
@@ -88,6 +89,10 @@ function classifyUpstreamError(err: Error & { code?: string }): UpstreamError {
   switch (err.code) {
     case 'ECONNREFUSED': case 'EHOSTUNREACH': case 'ENETUNREACH': case 'ENOTFOUND': case 'EAI_AGAIN':
       return new UpstreamError('upstream_connect_failed', 'the backend refused or could not be reached');
+    case 'WINDROSE_PEER_IDENTITY': case 'CERT_HAS_EXPIRED': case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE': case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT': case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY': case 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA':
+    case 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE': case 'ERR_SSL_TLSV1_ALERT_DECRYPT_ERROR': case 'ERR_SSL_WRONG_VERSION_NUMBER':
+      return new UpstreamError('upstream_connect_failed', 'mutual TLS with the backend failed: its identity could not be verified or it refused ours');
     case 'UND_ERR_CONNECT_TIMEOUT':
       return new UpstreamError('upstream_connect_failed', 'connecting to the backend timed out');
     case 'UND_ERR_HEADERS_TIMEOUT':
@@ -121,7 +126,14 @@ export class RequestHandler {
     const port = state.config;
     const down = readRequestHeaders(req.rawHeaders);
     const requestId = down.requestId ?? randomUUID();
-    const url = req.url ?? '/';
+    let url = req.url ?? '/';
+    let host = down.host;
+    if (port.forwardProxy === true && url.startsWith('http://')) {
+      // An HTTP_PROXY client names the destination in the request target, which wins over Host (RFC 9112, 3.2.2).
+      const slash = url.indexOf('/', 7);
+      if (slash !== 7) host = slash < 0 ? url.slice(7) : url.slice(7, slash);
+      url = slash < 0 ? '/' : url.slice(slash);
+    }
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const query = q < 0 ? '' : url.slice(q + 1);
@@ -136,8 +148,14 @@ export class RequestHandler {
       recordUnrouted(port.listeners[0] ?? '', status, (performance.now() - started) / 1000);
       return;
     }
+    const peer = port.protocol === 'MTLS' ? peerIdentity('stream' in req ? req.stream.session?.socket : req.socket) : undefined;
+    if (peer === undefined && port.mtlsMode === 'STRICT') {
+      const status = sendError(res, 'mtls_required', 'this port serves mutual TLS with a mesh identity only', requestId, CLOSE);
+      recordUnrouted(port.listeners[0] ?? '', status, (performance.now() - started) / 1000);
+      return;
+    }
     const headers = down.headers;
-    const match = port.routes.match({ host: down.host, method, path, query, header: (n) => headers.get(n) });
+    const match = port.routes.match({ host, method, path, query, header: (n) => headers.get(n) });
     if (match === undefined) {
       const status = sendError(res, 'route_not_found', 'no route matches this request', requestId);
       recordUnrouted(port.listeners[0] ?? '', status, (performance.now() - started) / 1000);
@@ -145,8 +163,9 @@ export class RequestHandler {
     }
     const target = match.target;
     const preq: ProxyRequest = {
-      method, path, query, authority: down.host, headers, scheme: state.scheme,
+      method, path, query, authority: host, headers, scheme: state.scheme,
       clientAddress: req.socket?.remoteAddress ?? '', requestId, matchedPrefix: match.prefix, mirrors: undefined,
+      peer, port: port.port,
     };
     const outcome = runRequestFilters(target.filters, preq);
     if (outcome instanceof Promise) {

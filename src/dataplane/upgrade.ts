@@ -13,6 +13,7 @@ import { chooseBackend, type PortState } from './proxy.js';
 import { readRequestHeaders, setForwardingHeaders } from './request-headers.js';
 import { hashKeyOf } from './upstream/hash-key.js';
 import type { UpstreamPools } from './upstream/pools.js';
+import { peerIdentity } from './listeners/peer.js';
 
 function answer(socket: Duplex, status: number, headers: readonly (readonly [string, string])[], body: string): number {
   if (socket.writable) {
@@ -62,6 +63,8 @@ export class UpgradeHandler {
     const preq: ProxyRequest = {
       method: req.method ?? 'GET', path, query, authority: down.host, headers: down.headers, scheme: state.scheme,
       clientAddress: req.socket.remoteAddress ?? '', requestId, matchedPrefix: match.prefix, mirrors: undefined,
+      peer: state.config.protocol === 'MTLS' ? peerIdentity(req.socket) : undefined,
+      port: state.config.port,
     };
     Promise.resolve(runRequestFilters(target.filters, preq)).then(async (outcome) => {
       if (outcome !== undefined) return done(-1, answerLocal(socket, outcome, requestId));

@@ -6,16 +6,18 @@ import { Ports } from '../dataplane/listeners/ports.js';
 import { RequestHandler } from '../dataplane/proxy.js';
 import { UpgradeHandler } from '../dataplane/upgrade.js';
 import { UpstreamPools } from '../dataplane/upstream/pools.js';
+import type { MeshCredentials } from '../mesh/credentials.js';
 
 export class DataPlane {
   private readonly pools: UpstreamPools;
   private readonly ports: Ports;
   private applied = 0;
 
-  constructor(bindHost: string, private readonly log: Logger, zone?: string) {
-    this.pools = new UpstreamPools({ zone });
+  constructor(bindHost: string, private readonly log: Logger, zone?: string, mesh?: MeshCredentials) {
+    this.pools = new UpstreamPools({ zone, mesh });
     this.ports = new Ports(new RequestHandler(this.pools), new UpgradeHandler(this.pools), {
       host: bindHost,
+      mesh,
       onError: (port, err) => log.error({ port, err: err.message }, `listener on port ${port} failed`),
     });
   }

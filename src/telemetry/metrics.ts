@@ -151,3 +151,23 @@ export function upstreamSeries(backend: string): UpstreamSeries {
     },
   };
 }
+
+const authorizationDecisions = new Counter(
+  'windrose_authorization_decisions_total',
+  'Requests AuthorizationPolicies allowed or denied, by decision and deciding policy ("" for the default).',
+  dataPlaneRegistry,
+);
+const authorizationAudits = new Counter(
+  'windrose_authorization_audits_total',
+  'Requests an AUDIT AuthorizationPolicy matched, by policy.',
+  dataPlaneRegistry,
+);
+
+/** `policy`: namespace/name of the policy that decided, or "" when no policy matched and the default decided. */
+export function authorizationDecisionSeries(decision: 'allow' | 'deny', policy: string): CounterSeries {
+  return authorizationDecisions.bind({ decision, policy });
+}
+
+export function authorizationAuditSeries(policy: string): CounterSeries {
+  return authorizationAudits.bind({ policy });
+}

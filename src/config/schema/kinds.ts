@@ -2,6 +2,7 @@
 
 import type { z } from 'zod';
 import type { Resource, ResourceKind } from '../resources.js';
+import { authorizationPolicySpec } from './authorization.js';
 import { endpointSliceDocument, namespaceDocument, secretDocument, serviceDocument } from './core.js';
 import { gatewayClassSpec, gatewaySpec } from './gateway.js';
 import { httpRouteSpec } from './httproute.js';
@@ -42,6 +43,12 @@ export const KINDS: { readonly [K in ResourceKind]: KindDef<K> } = {
     namespaced: true,
     specAtTopLevel: false,
     document: specDocument(backendTrafficPolicySpec),
+  },
+  AuthorizationPolicy: {
+    apiVersions: ['windrose.dev/v1alpha1'],
+    namespaced: true,
+    specAtTopLevel: false,
+    document: specDocument(authorizationPolicySpec),
   },
 };
 

@@ -16,7 +16,7 @@ test('equal endpoints and settings share one cluster', () => {
   assert.equal(registry.all().length, 1);
 });
 
-test('a change of balancer, health, breaker, budget, endpoint weight or zone alone gives another cluster', () => {
+test('a change of balancer, health, breaker, budget, endpoint weight, zone or identity alone gives another cluster', () => {
   const registry = new ClusterRegistry();
   const variants: [readonly Endpoint[], ClusterSettings][] = [
     [endpoints, base],
@@ -31,6 +31,8 @@ test('a change of balancer, health, breaker, budget, endpoint weight or zone alo
     [[{ ...endpoints[0], weight: 2 }, endpoints[1]], base],
     [[{ ...endpoints[0], zone: 'zone-a' }, endpoints[1]], base],
     [[{ ...endpoints[0], zone: 'zone-b' }, endpoints[1]], base],
+    [[{ ...endpoints[0], identity: 'spiffe://cluster.local/ns/default/sa/a' }, endpoints[1]], base],
+    [[{ ...endpoints[0], identity: 'spiffe://cluster.local/ns/default/sa/b' }, endpoints[1]], base],
   ];
   const keys = variants.map(([eps, settings]) => registry.intern('b', eps, settings).key);
   assert.equal(new Set(keys).size, variants.length);

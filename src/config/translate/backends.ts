@@ -1,5 +1,6 @@
 //! Resolves backendRefs (Service + EndpointSlices, or windrose Backend) to clusters, deduplicated by key.
 
+import { SPIFFE_ID_ANNOTATION } from '../../mesh/protocol.js';
 import type { Cluster, ClusterSettings, Endpoint, UpstreamProtocol } from '../model.js';
 import { GATEWAY_GROUP, WINDROSE_GROUP, type BackendObjectReference, type HTTPRoute } from '../resources.js';
 import { key, nsOf, referencePermitted, type ResourceIndex } from './index-resources.js';
@@ -53,9 +54,13 @@ export function resolveBackend(idx: ResourceIndex, route: HTTPRoute, ref: Backen
     // The slice port that carries this Service port: same name (both unnamed when the Service has one port).
     const slicePort = (slice.spec.ports ?? []).find((p) => (p.name ?? '') === (svcPort.name ?? ''));
     const port = slicePort?.port ?? (typeof svcPort.targetPort === 'number' ? svcPort.targetPort : svcPort.port);
+    // Endpoints the mesh registry annotated are sidecars: reached with mutual TLS, their identity checked.
+    const identity = slice.metadata.annotations?.[SPIFFE_ID_ANNOTATION];
     for (const ep of slice.spec.endpoints) {
       if (ep.conditions?.ready === false) continue;
-      for (const address of ep.addresses) endpoints.push({ host: address, port, ...(ep.zone ? { zone: ep.zone } : {}) });
+      for (const address of ep.addresses) {
+        endpoints.push({ host: address, port, ...(ep.zone ? { zone: ep.zone } : {}), ...(identity !== undefined ? { identity } : {}) });
+      }
     }
   }
   return { ok: true, endpoints, protocol, name: `${label}:${ref.port}` };
@@ -66,8 +71,11 @@ export class ClusterRegistry {
   private readonly byKey = new Map<string, Cluster>();
 
   intern(name: string, endpoints: readonly Endpoint[], settings: ClusterSettings): Cluster {
-    // Weights and zones shape the balancer, so they belong to the key; an unset weight is the same as 1.
-    const k = JSON.stringify([name, endpoints.map((e) => `${e.host}:${e.port}${(e.weight ?? 1) === 1 ? '' : `*${e.weight}`}${e.zone === undefined ? '' : `@${e.zone}`}`), settings]);
+    // Weights and zones shape the balancer, and an identity the connection, so they belong to the
+    // key; an unset weight is the same as 1.
+    const endpointKey = (e: Endpoint) =>
+      `${e.host}:${e.port}${(e.weight ?? 1) === 1 ? '' : `*${e.weight}`}${e.zone === undefined ? '' : `@${e.zone}`}${e.identity === undefined ? '' : `#${e.identity}`}`;
+    const k = JSON.stringify([name, endpoints.map(endpointKey), settings]);
     let cluster = this.byKey.get(k);
     if (!cluster) {
       cluster = { key: k, name, endpoints, settings };

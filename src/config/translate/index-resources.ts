@@ -1,7 +1,7 @@
 //! Lookup tables over the validated resources, built once per translation.
 
 import type {
-  Backend, BackendTrafficPolicy, EndpointSlice, Gateway, GatewayClass, HTTPRoute, LabelSelector, Namespace,
+  AuthorizationPolicy, Backend, BackendTrafficPolicy, EndpointSlice, Gateway, GatewayClass, HTTPRoute, LabelSelector, Namespace,
   ReferenceGrant, Resource, Secret, Service,
 } from '../resources.js';
 
@@ -18,6 +18,7 @@ export interface ResourceIndex {
   readonly grants: ReferenceGrant[];
   readonly trafficPolicies: BackendTrafficPolicy[];
   readonly namespaces: Map<string, Namespace>;
+  readonly authorizationPolicies: AuthorizationPolicy[];
 }
 
 export const key = (namespace: string | undefined, name: string): string => `${namespace ?? 'default'}/${name}`;
@@ -26,7 +27,7 @@ export const nsOf = (r: Resource): string => r.metadata.namespace ?? 'default';
 export function indexResources(resources: readonly Resource[]): ResourceIndex {
   const idx: ResourceIndex = {
     gatewayClasses: new Map(), gateways: [], routes: [], services: new Map(), slicesByService: new Map(),
-    secrets: new Map(), backends: new Map(), grants: [], trafficPolicies: [], namespaces: new Map(),
+    secrets: new Map(), backends: new Map(), grants: [], trafficPolicies: [], namespaces: new Map(), authorizationPolicies: [],
   };
   for (const r of resources) {
     switch (r.kind) {
@@ -48,6 +49,7 @@ export function indexResources(resources: readonly Resource[]): ResourceIndex {
       case 'ReferenceGrant': idx.grants.push(r); break;
       case 'BackendTrafficPolicy': idx.trafficPolicies.push(r); break;
       case 'Namespace': idx.namespaces.set(r.metadata.name, r); break;
+      case 'AuthorizationPolicy': idx.authorizationPolicies.push(r); break;
     }
   }
   return idx;

@@ -1,10 +1,13 @@
-//! BackendTrafficPolicy attachment: targetRefs to a Gateway, one of its listeners, or an HTTPRoute;
-//! fields merge with the narrower target winning (route over listener over gateway). Timeouts and
-//! connection limits merge field by field; each block with a meaning of its own (faultInjection,
-//! loadBalancer, healthCheck, circuitBreaker, retry) is taken whole from the narrowest policy.
+//! BackendTrafficPolicy attachment: targetRefs to a Gateway, one of its listeners, or an HTTPRoute,
+//! and in the mesh to a Service or an HTTPRoute; fields merge with the narrower target winning
+//! (route over listener over gateway; route over Service). Timeouts and connection limits merge
+//! field by field; each block with a meaning of its own (faultInjection, loadBalancer, healthCheck,
+//! circuitBreaker, retry) is taken whole from the narrowest policy.
 
 import type { CircuitBreakerSettings, ClusterSettings, LoadBalancerSettings, UpstreamProtocol } from '../model.js';
-import { GATEWAY_GROUP, type BackendTrafficPolicy, type BackendTrafficPolicySpec, type HTTPRoute } from '../resources.js';
+import {
+  GATEWAY_GROUP, type BackendTrafficPolicy, type BackendTrafficPolicySpec, type HTTPRoute, type PolicyTargetReference, type Service,
+} from '../resources.js';
 import { condition, type ResourceStatus, type RouteParentStatus } from '../status.js';
 import { durationMs } from './durations.js';
 import type { ListenerInfo } from './gateways.js';
@@ -84,38 +87,83 @@ const older = (a: BackendTrafficPolicy, b: BackendTrafficPolicy): number =>
   (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') ||
   key(nsOf(a), a.metadata.name).localeCompare(key(nsOf(b), b.metadata.name));
 
-export function translateTrafficPolicies(idx: ResourceIndex, listeners: readonly ListenerInfo[]): PolicyResult {
+/**
+ * Whether a target exists, or undefined for a kind that another translation serves (the gateway
+ * leaves Services to the mesh, the mesh leaves Gateways to the gateway), which then reports it.
+ */
+type TargetExists = (ref: PolicyTargetReference, namespace: string) => boolean | undefined;
+
+const targetKey = (kind: string, namespace: string, name: string, sectionName = '') => `${kind}/${namespace}/${name}/${sectionName}`;
+
+/** Each policy's settings by the target it applies to; of two policies naming one target, the older keeps it. */
+function attachTrafficPolicies(idx: ResourceIndex, exists: TargetExists): { byTarget: Map<string, TrafficSettings>; statuses: ResourceStatus[] } {
   const byTarget = new Map<string, TrafficSettings>();
   const statuses: ResourceStatus[] = [];
   for (const policy of [...idx.trafficPolicies].sort(older)) {
     const ns = nsOf(policy);
     const ancestors: RouteParentStatus[] = [];
     for (const ref of policy.spec.targetRefs) {
+      const found = exists(ref, ns);
+      if (found === undefined) continue;
       const parentRef = { group: ref.group, kind: ref.kind, namespace: ns, name: ref.name, ...(ref.sectionName ? { sectionName: ref.sectionName } : {}) };
-      const found = ref.group === GATEWAY_GROUP && (
-        ref.kind === 'Gateway'
-          ? listeners.some((l) => nsOf(l.gateway) === ns && l.gateway.metadata.name === ref.name && (ref.sectionName === undefined || l.listener.name === ref.sectionName))
-          : ref.kind === 'HTTPRoute' && idx.routes.some((r) => nsOf(r) === ns && r.metadata.name === ref.name));
-      const targetKey = `${ref.kind}/${ns}/${ref.name}/${ref.sectionName ?? ''}`;
+      const target = targetKey(ref.kind, ns, ref.name, ref.sectionName);
       let cond;
       if (!found) cond = condition('Accepted', false, 'TargetNotFound', `${ref.kind} ${ns}/${ref.name}${ref.sectionName ? ` section ${ref.sectionName}` : ''} not found`, policy.metadata.generation);
-      else if (byTarget.has(targetKey)) cond = condition('Accepted', false, 'Conflicted', `an older BackendTrafficPolicy already targets ${ref.kind} ${ns}/${ref.name}`, policy.metadata.generation);
+      else if (byTarget.has(target)) cond = condition('Accepted', false, 'Conflicted', `an older BackendTrafficPolicy already targets ${ref.kind} ${ns}/${ref.name}`, policy.metadata.generation);
       else {
-        byTarget.set(targetKey, settingsOf(policy.spec));
+        byTarget.set(target, settingsOf(policy.spec));
         cond = condition('Accepted', true, 'Accepted', 'policy applied', policy.metadata.generation);
       }
       ancestors.push({ parentRef, controllerName: 'windrose.dev/gateway-controller', conditions: [cond] });
     }
-    statuses.push({ kind: 'BackendTrafficPolicy', namespace: ns, name: policy.metadata.name, ancestors });
+    if (ancestors.length > 0) statuses.push({ kind: 'BackendTrafficPolicy', namespace: ns, name: policy.metadata.name, ancestors });
   }
+  return { byTarget, statuses };
+}
+
+const isService = (ref: PolicyTargetReference) => ref.group === '' && ref.kind === 'Service';
+const routeExists = (idx: ResourceIndex, ns: string, name: string) => idx.routes.some((r) => nsOf(r) === ns && r.metadata.name === name);
+
+export function translateTrafficPolicies(idx: ResourceIndex, listeners: readonly ListenerInfo[]): PolicyResult {
+  const { byTarget, statuses } = attachTrafficPolicies(idx, (ref, ns) => {
+    if (isService(ref)) return undefined;
+    if (ref.group !== GATEWAY_GROUP) return false;
+    if (ref.kind === 'HTTPRoute') return routeExists(idx, ns, ref.name);
+    return ref.kind === 'Gateway' &&
+      listeners.some((l) => nsOf(l.gateway) === ns && l.gateway.metadata.name === ref.name && (ref.sectionName === undefined || l.listener.name === ref.sectionName));
+  });
   return {
     statuses,
     effective(listener, route) {
       const gw = listener.gateway;
       return {
-        ...byTarget.get(`Gateway/${nsOf(gw)}/${gw.metadata.name}/`),
-        ...byTarget.get(`Gateway/${nsOf(gw)}/${gw.metadata.name}/${listener.listener.name}`),
-        ...byTarget.get(`HTTPRoute/${nsOf(route)}/${route.metadata.name}/`),
+        ...byTarget.get(targetKey('Gateway', nsOf(gw), gw.metadata.name)),
+        ...byTarget.get(targetKey('Gateway', nsOf(gw), gw.metadata.name, listener.listener.name)),
+        ...byTarget.get(targetKey('HTTPRoute', nsOf(route), route.metadata.name)),
+      };
+    },
+  };
+}
+
+export interface MeshPolicyResult {
+  readonly statuses: ResourceStatus[];
+  /** Effective settings for calls to a Service, through one of its mesh routes when given. */
+  readonly effective: (service: Service, route: HTTPRoute | undefined) => TrafficSettings;
+}
+
+export function translateMeshTrafficPolicies(idx: ResourceIndex): MeshPolicyResult {
+  const { byTarget, statuses } = attachTrafficPolicies(idx, (ref, ns) => {
+    if (isService(ref)) return idx.services.has(key(ns, ref.name));
+    if (ref.group !== GATEWAY_GROUP) return false;
+    if (ref.kind === 'Gateway') return undefined;
+    return ref.kind === 'HTTPRoute' && routeExists(idx, ns, ref.name);
+  });
+  return {
+    statuses,
+    effective(service, route) {
+      return {
+        ...byTarget.get(targetKey('Service', nsOf(service), service.metadata.name)),
+        ...(route ? byTarget.get(targetKey('HTTPRoute', nsOf(route), route.metadata.name)) : {}),
       };
     },
   };

@@ -25,7 +25,13 @@ export interface RouteResult {
   readonly statuses: ResourceStatus[];
 }
 
-interface RefProblem { reason: string; message: string }
+export interface RefProblem { reason: string; message: string }
+
+/** Where compiled rules are served: the listener named in metrics, and the port a redirect keeps. */
+export interface RuleSite {
+  readonly id: string;
+  readonly port: number;
+}
 
 function listenerAllows(idx: ResourceIndex, l: ListenerInfo, route: HTTPRoute): boolean {
   if (!l.acceptsHTTPRoutes) return false;
@@ -37,7 +43,7 @@ function listenerAllows(idx: ResourceIndex, l: ListenerInfo, route: HTTPRoute): 
 }
 
 function compileFilters(
-  idx: ResourceIndex, route: HTTPRoute, filters: readonly HTTPRouteFilter[] | undefined, listener: ListenerInfo,
+  idx: ResourceIndex, route: HTTPRoute, filters: readonly HTTPRouteFilter[] | undefined, site: RuleSite,
   clusters: ClusterRegistry, settings: TrafficSettings, problems: RefProblem[],
 ): Filter[] {
   const out: Filter[] = [];
@@ -45,7 +51,7 @@ function compileFilters(
     switch (f.type) {
       case 'RequestHeaderModifier': if (f.requestHeaderModifier) out.push(requestHeaderModifier(f.requestHeaderModifier)); break;
       case 'ResponseHeaderModifier': if (f.responseHeaderModifier) out.push(responseHeaderModifier(f.responseHeaderModifier)); break;
-      case 'RequestRedirect': if (f.requestRedirect) out.push(requestRedirect(f.requestRedirect, listener.listener.port)); break;
+      case 'RequestRedirect': if (f.requestRedirect) out.push(requestRedirect(f.requestRedirect, site.port)); break;
       case 'URLRewrite': if (f.urlRewrite) out.push(urlRewrite(f.urlRewrite)); break;
       case 'RequestMirror': {
         const m = f.requestMirror;
@@ -67,14 +73,14 @@ function compileFilters(
 }
 
 function compileRule(
-  idx: ResourceIndex, route: HTTPRoute, rule: HTTPRouteRule, ruleIndex: number, listener: ListenerInfo,
+  idx: ResourceIndex, route: HTTPRoute, rule: HTTPRouteRule, ruleIndex: number, site: RuleSite,
   clusters: ClusterRegistry, settings: TrafficSettings, problems: RefProblem[],
 ): RuleTarget {
   const retry = retryPolicy(settings.retry, rule.retry);
   const backends: WeightedCluster[] = [];
   for (const ref of rule.backendRefs ?? []) {
     const weight = ref.weight ?? 1;
-    const filters = compileFilters(idx, route, ref.filters, listener, clusters, settings, problems);
+    const filters = compileFilters(idx, route, ref.filters, site, clusters, settings, problems);
     const res = resolveBackend(idx, route, ref);
     if (!res.ok) {
       problems.push(res);
@@ -88,17 +94,41 @@ function compileRule(
   return {
     routeName: `${nsOf(route)}/${route.metadata.name}`,
     ruleIndex,
-    listenerName: listener.id,
+    listenerName: site.id,
     // Policy filters run before the route's own, so an injected fault answers before any rewrite or mirror.
     filters: [
       ...(settings.fault ? [faultInjection(settings.fault)] : []),
-      ...compileFilters(idx, route, rule.filters, listener, clusters, settings, problems),
+      ...compileFilters(idx, route, rule.filters, site, clusters, settings, problems),
     ],
     backends,
     totalWeight: backends.reduce((sum, b) => sum + b.weight, 0),
     timeouts: { requestMs, backendRequestMs, streamIdleMs: settings.streamIdleMs ?? DEFAULT_STREAM_IDLE_MS },
     ...(retry ? { retry } : {}),
   };
+}
+
+/** The route table entries of every rule of a route, served on `site` for `hostnames`. */
+export function routeEntries(
+  idx: ResourceIndex, route: HTTPRoute, hostnames: readonly string[], site: RuleSite,
+  clusters: ClusterRegistry, settings: TrafficSettings, problems: RefProblem[],
+): RouteEntry<RuleTarget>[] {
+  const entries: RouteEntry<RuleTarget>[] = [];
+  (route.spec.rules ?? [{}]).forEach((rule, ruleIndex) => {
+    const target = compileRule(idx, route, rule, ruleIndex, site, clusters, settings, problems);
+    const matches = rule.matches && rule.matches.length > 0 ? rule.matches : [{ path: { type: 'PathPrefix' as const, value: '/' } }];
+    matches.forEach((match, matchIndex) => entries.push({
+      hostnames, match, ruleIndex, matchIndex, target,
+      route: { namespace: nsOf(route), name: route.metadata.name, creationTimestamp: route.metadata.creationTimestamp },
+    }));
+  });
+  return entries;
+}
+
+/** One ResolvedRefs condition for a parent, however many references failed: conditions are keyed by type. */
+export function resolvedRefs(problems: readonly RefProblem[], generation: number | undefined): Condition {
+  const unique = [...new Map(problems.map((p) => [p.message, p])).values()];
+  return unique.length === 0 ? condition('ResolvedRefs', true, 'ResolvedRefs', 'all references resolved', generation)
+    : condition('ResolvedRefs', false, unique[0].reason, unique.map((p) => p.message).join('; '), generation);
 }
 
 function parentListeners(ref: ParentReference, route: HTTPRoute, listeners: readonly ListenerInfo[]): ListenerInfo[] {
@@ -142,23 +172,14 @@ export function translateRoutes(
         // but into a registry of their own so the snapshot holds no cluster that nothing uses.
         const registry = l.usable ? clusters : new ClusterRegistry();
         const list = entries.get(l.id) ?? [];
-        (route.spec.rules ?? [{}]).forEach((rule, ruleIndex) => {
-          const target = compileRule(idx, route, rule, ruleIndex, l, registry, settings, problems);
-          const matches = rule.matches && rule.matches.length > 0 ? rule.matches : [{ path: { type: 'PathPrefix' as const, value: '/' } }];
-          matches.forEach((match, matchIndex) => list.push({
-            hostnames, match, ruleIndex, matchIndex, target,
-            route: { namespace: nsOf(route), name: route.metadata.name, creationTimestamp: route.metadata.creationTimestamp },
-          }));
-        });
+        list.push(...routeEntries(idx, route, hostnames, { id: l.id, port: l.listener.port }, registry, settings, problems));
         if (l.usable) entries.set(l.id, list);
       }
       const conds: Condition[] = [
         accepted > 0 ? condition('Accepted', true, 'Accepted', `attached to ${accepted} listener(s)`, gen)
           : condition('Accepted', false, reason, reason === 'NoMatchingListenerHostname' ? 'no listener hostname intersects the route hostnames' : 'no listener allows this route', gen),
       ];
-      const unique = [...new Map(problems.map((p) => [p.message, p])).values()];
-      conds.push(unique.length === 0 ? condition('ResolvedRefs', true, 'ResolvedRefs', 'all references resolved', gen)
-        : condition('ResolvedRefs', false, unique[0].reason, unique.map((p) => p.message).join('; '), gen));
+      conds.push(resolvedRefs(problems, gen));
       parents.push({ parentRef: ref, controllerName: CONTROLLER_NAME, conditions: conds });
     }
     if (parents.length > 0) statuses.push({ kind: 'HTTPRoute', namespace: nsOf(route), name: route.metadata.name, parents });

@@ -16,6 +16,10 @@ export interface ProxyRequest {
   readonly headers: HeaderList;
   readonly scheme: 'http' | 'https';
   readonly clientAddress: string;
+  /** The SPIFFE ID of the caller's verified client certificate (mesh inbound ports); undefined otherwise. */
+  readonly peer: string | undefined;
+  /** The local port the request arrived on. */
+  readonly port: number;
   readonly requestId: string;
   /** The PathPrefix that selected the rule, when the match was a prefix (for ReplacePrefixMatch). */
   readonly matchedPrefix: string | undefined;

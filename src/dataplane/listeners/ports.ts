@@ -6,7 +6,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2, { type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
 import net, { type Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { PortConfig, Snapshot } from '../../config/model.js';
 import { asDownstream, type PortState, type RequestHandler } from '../proxy.js';
@@ -15,21 +15,32 @@ import { recordUnrouted } from '../../telemetry/metrics.js';
 import { clientErrorHandler } from './client-errors.js';
 import { Connections } from './connections.js';
 import { pruneContexts, SniContexts, TLS_MIN_VERSION } from './tls-contexts.js';
+import type { Credentials, MeshCredentials } from '../../mesh/credentials.js';
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+/** The first byte of every TLS connection: a handshake record. */
+const TLS_HANDSHAKE = 0x16;
 
 interface BoundPort {
-  readonly protocol: 'HTTP' | 'HTTPS';
+  readonly protocol: PortConfig['protocol'];
   readonly state: PortState;
   readonly server: net.Server;
   readonly connections: Connections;
   readonly h1?: http.Server;
   sni?: SniContexts;
+  /** The mutual TLS server of an MTLS port, handed the connections that open with a TLS handshake. */
+  readonly mtls?: http2.Http2SecureServer;
 }
 
 export interface PortsOptions {
   readonly host: string;
   readonly onError: (port: number, err: Error) => void;
+  /** A mesh proxy's SVID and trust bundle, which MTLS ports serve with; required for them. */
+  readonly mesh?: MeshCredentials;
+}
+
+function mtlsContextOptions(c: Credentials): SecureContextOptions {
+  return { cert: c.svid.certPem, key: c.svid.keyPem, ca: [...c.trustBundle], minVersion: TLS_MIN_VERSION };
 }
 
 function isH2Preface(chunk: Buffer): boolean {
@@ -45,7 +56,12 @@ export class Ports {
     private readonly handler: RequestHandler,
     private readonly upgrades: UpgradeHandler,
     private readonly options: PortsOptions,
-  ) {}
+  ) {
+    // A renewed SVID or a rotated bundle serves the next handshakes; connections already open keep theirs.
+    options.mesh?.onChange((c) => {
+      for (const b of this.bound.values()) b.mtls?.setSecureContext(mtlsContextOptions(c));
+    });
+  }
 
   /** The ports currently bound, for readiness. */
   get boundPorts(): number[] {
@@ -93,7 +109,7 @@ export class Ports {
   }
 
   private bind(config: PortConfig): Promise<{ port: number; error: string } | undefined> {
-    const b = config.protocol === 'HTTPS' ? this.createTls(config) : this.createCleartext(config);
+    const b = config.protocol === 'HTTPS' ? this.createTls(config) : this.createCleartext(config, config.protocol === 'MTLS' ? this.createMtls(config) : undefined);
     b.server.on('connection', (socket: Socket) => b.connections.accepted(socket));
     this.bound.set(config.port, b);
     return new Promise((resolve) => {
@@ -102,7 +118,7 @@ export class Ports {
         resolve({ port: config.port, error: err.message });
       };
       b.server.once('error', onError);
-      b.server.listen({ port: config.port, host: this.options.host }, () => {
+      b.server.listen({ port: config.port, host: config.bindHost ?? this.options.host }, () => {
         b.server.off('error', onError);
         b.server.on('error', (err) => this.options.onError(config.port, err));
         resolve(undefined);
@@ -134,9 +150,14 @@ export class Ports {
     void b.connections.allClosed().then(() => b.server.close());
   }
 
-  private createCleartext(config: PortConfig): BoundPort {
+  /**
+   * Serves cleartext HTTP/1.1 and HTTP/2 with prior knowledge; with `mtls`, connections that open with a
+   * TLS handshake go to that server instead (a mesh inbound port, where PERMISSIVE also serves plaintext).
+   */
+  private createCleartext(config: PortConfig, mtls?: { server: http2.Http2SecureServer; attach(state: PortState, connections: Connections): void }): BoundPort {
     const state: PortState = { config, scheme: 'http' };
     const connections = new Connections();
+    mtls?.attach(state, connections);
     const limits = config.limits;
     // A request head must arrive within the idle timeout (slowloris); Node only checks on its interval, hence the short one.
     // Host is checked by the proxy so that its absence gets the JSON error rather than Node's bare 400.
@@ -179,7 +200,11 @@ export class Ports {
         socket.unshift(seen);
         // The HTTP/2 session drains the unshifted bytes itself when it takes over the socket; resuming the
         // socket here would emit them as 'data' to no one and the session would miss the client preface.
-        if (isH2Preface(seen)) {
+        if (mtls !== undefined && seen[0] === TLS_HANDSHAKE) {
+          // Like the HTTP/2 session, the TLS socket takes over the handle and reads the unshifted bytes first.
+          connections.leftHttp1(socket);
+          mtls.server.emit('connection', socket);
+        } else if (isH2Preface(seen)) {
           connections.leftHttp1(socket);
           h2.emit('connection', socket);
         } else {
@@ -193,7 +218,37 @@ export class Ports {
       socket.once('error', onEarlyEnd);
       socket.on('data', onFirstBytes);
     });
-    return { protocol: 'HTTP', state, server: h1, connections, h1 };
+    return { protocol: config.protocol, state, server: h1, connections, h1, ...(mtls ? { mtls: mtls.server } : {}) };
+  }
+
+  /** The TLS side of a mesh inbound port: a client certificate that chains to the trust bundle is required. */
+  private createMtls(config: PortConfig): { server: http2.Http2SecureServer; attach(state: PortState, connections: Connections): void } {
+    const credentials = this.options.mesh?.credentials;
+    if (credentials === undefined) throw new Error(`port ${config.port} serves mutual TLS but this process has no mesh certificate`);
+    const server = http2.createSecureServer({
+      ...mtlsContextOptions(credentials),
+      allowHTTP1: true,
+      requestCert: true,
+      rejectUnauthorized: true,
+      maxSessionMemory: 64,
+      settings: { maxHeaderListSize: config.limits.maxHeaderBytes },
+    });
+    server.setTimeout(config.limits.idleTimeoutMs);
+    Object.assign(server, { maxHeaderSize: config.limits.maxHeaderBytes, requireHostHeader: false });
+    server.on('tlsClientError', (_err: Error, socket: Socket) => socket.destroy());
+    return {
+      server,
+      attach: (state, connections) => {
+        const tlsState: PortState = { get config() { return state.config; }, set config(c) { state.config = c; }, scheme: 'https' };
+        server.on('request', this.onRequest(tlsState, connections));
+        server.on('clientError', clientErrorHandler((status) => recordUnrouted(state.config.listeners[0] ?? '', status, 0)));
+        server.on('session', (s: Http2Session) => connections.session(s));
+        server.on('upgrade', this.onUpgrade(tlsState, connections));
+        server.on('secureConnection', (socket: TLSSocket) => {
+          if (socket.alpnProtocol !== 'h2') connections.speaksHttp1(socket);
+        });
+      },
+    };
   }
 
   private createTls(config: PortConfig): BoundPort {

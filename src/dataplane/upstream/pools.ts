@@ -8,8 +8,10 @@ import type { Dispatcher } from 'undici';
 import H2CClient from 'undici/lib/dispatcher/h2c-client.js';
 import Pool from 'undici/lib/dispatcher/pool.js';
 import type { Cluster, ClusterSettings, Endpoint } from '../../config/model.js';
+import type { MeshCredentials } from '../../mesh/credentials.js';
 import { ClusterRuntime } from './cluster.js';
 import { UpstreamHost } from './host.js';
+import { meshConnector } from './mesh-connector.js';
 
 /** Upper bound on waiting for response headers when no route timeout is set, as a backstop against hung backends. */
 const HEADERS_BACKSTOP_MS = 300_000;
@@ -19,11 +21,13 @@ function connectionsPerEndpoint(s: ClusterSettings, endpoints: number): number {
   return Math.max(1, Math.min(s.http1MaxConnections, Math.ceil(s.circuitBreaker.maxConnections / Math.max(1, endpoints))));
 }
 
-function createPool(s: ClusterSettings, connections: number, ep: Endpoint): Dispatcher {
+function createPool(s: ClusterSettings, connections: number, ep: Endpoint, mesh: MeshCredentials | undefined): Dispatcher {
   const host = ep.host.includes(':') && !ep.host.startsWith('[') ? `[${ep.host}]` : ep.host;
-  const origin = `http://${host}:${ep.port}`;
+  const mtls = ep.identity !== undefined;
+  if (mtls && mesh === undefined) throw new Error(`endpoint ${host}:${ep.port} needs mutual TLS but this process has no mesh identity`);
+  const origin = `${mtls ? 'https' : 'http'}://${host}:${ep.port}`;
   const common = {
-    connect: { timeout: s.connectTimeoutMs },
+    connect: mtls && mesh ? meshConnector(mesh, ep.identity as string, s.connectTimeoutMs) : { timeout: s.connectTimeoutMs },
     keepAliveTimeout: s.idleTimeoutMs,
     headersTimeout: HEADERS_BACKSTOP_MS,
     bodyTimeout: 0,
@@ -37,6 +41,8 @@ function createPool(s: ClusterSettings, connections: number, ep: Endpoint): Disp
 export interface UpstreamOptions {
   /** The zone this process runs in; endpoints in it are preferred while enough of them are healthy. */
   readonly zone?: string;
+  /** A mesh proxy's credentials, for endpoints reached with mutual TLS (those with an identity). */
+  readonly mesh?: MeshCredentials;
 }
 
 export class UpstreamPools {
@@ -56,10 +62,10 @@ export class UpstreamPools {
     const connections = connectionsPerEndpoint(s, n);
     const pool = JSON.stringify([cluster.name, s.protocol, s.connectTimeoutMs, s.idleTimeoutMs, s.http2MaxConcurrentStreams, connections]);
     const hosts = cluster.endpoints.map((ep) => {
-      const key = `${pool}|${ep.host}|${ep.port}|${ep.zone ?? ''}|${ep.weight ?? 1}`;
+      const key = `${pool}|${ep.host}|${ep.port}|${ep.zone ?? ''}|${ep.weight ?? 1}|${ep.identity ?? ''}`;
       let host = this.hosts.get(key);
       if (host === undefined) {
-        host = new UpstreamHost(ep, (e) => createPool(s, connections, e));
+        host = new UpstreamHost(ep, (e) => createPool(s, connections, e, this.options.mesh));
         this.hosts.set(key, host);
       }
       return host;

@@ -1,0 +1,52 @@
+//! Mutual TLS origination to a mesh endpoint: each new connection presents the process's current
+//! SVID, verifies the peer's chain against the current trust bundle, and accepts the peer only if its
+//! certificate names exactly the SPIFFE ID the endpoint was registered with.
+
+import tls, { type PeerCertificate, type TLSSocket } from 'node:tls';
+import type { buildConnector } from 'undici';
+import type { MeshCredentials } from '../../mesh/credentials.js';
+
+/** The error a peer with another identity fails the handshake with; a connect failure, so retried elsewhere. */
+export class PeerIdentityError extends Error {
+  readonly code = 'WINDROSE_PEER_IDENTITY';
+}
+
+export function spiffeIdsOf(cert: PeerCertificate): string[] {
+  return (cert.subjectaltname ?? '').split(', ').filter((s) => s.startsWith('URI:spiffe://')).map((s) => s.slice(4));
+}
+
+export function meshConnector(mesh: MeshCredentials, identity: string, timeoutMs: number): buildConnector.connector {
+  return (opts, callback) => {
+    const context = mesh.secureContext;
+    if (context === undefined) {
+      callback(Object.assign(new Error('this proxy has no mesh certificate yet'), { code: 'ECONNREFUSED' }), null);
+      return;
+    }
+    let settled = false;
+    const settle = (err: Error | null, socket: TLSSocket | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (err !== null) callback(err, null);
+      else callback(null, socket as TLSSocket);
+    };
+    const socket = tls.connect({
+      host: opts.hostname.replace(/^\[|\]$/g, ''),
+      port: Number(opts.port),
+      secureContext: context,
+      ALPNProtocols: ['http/1.1'],
+      checkServerIdentity: (_host, cert) => {
+        const ids = spiffeIdsOf(cert);
+        return ids.length === 1 && ids[0] === identity ? undefined
+          : new PeerIdentityError(`the peer presented ${ids.join(', ') || 'no SPIFFE ID'}, expected ${identity}`);
+      },
+    });
+    socket.setNoDelay(true);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      settle(Object.assign(new Error('mutual TLS connect timed out'), { code: 'UND_ERR_CONNECT_TIMEOUT' }), null);
+    }, timeoutMs);
+    socket.once('secureConnect', () => settle(null, socket));
+    socket.once('error', (err) => settle(err, null));
+  };
+}
