@@ -6,6 +6,7 @@ import { DEFAULT_LIMITS } from '../config/translate/index.js';
 import { GatewayStartError, runGateway } from '../runtime/gateway.js';
 import { createLogger, defaultLogFormat } from '../telemetry/log.js';
 import { parseAddress, parseCount, parseDuration, parseFormat, parseLevel, parseSize } from './options.js';
+import { stopOnSignals } from './signals.js';
 
 export function gatewayCommand(): Command {
   return new Command('gateway')
@@ -38,16 +39,6 @@ export function gatewayCommand(): Command {
         if (!(err instanceof GatewayStartError)) process.stderr.write(`windrose gateway: ${(err as Error).message}\n`);
         process.exit(1);
       }
-      let stopping = false;
-      const onSignal = () => {
-        if (stopping) return;
-        stopping = true;
-        stop().then(() => process.exit(0), (err: Error) => {
-          log.error({ err: err.message }, 'shutdown failed');
-          process.exit(1);
-        });
-      };
-      process.on('SIGTERM', onSignal);
-      process.on('SIGINT', onSignal);
+      stopOnSignals(stop, log);
     });
 }

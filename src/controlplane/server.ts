@@ -1,91 +1,153 @@
-//! `windrose control`'s HTTPS API for certificates: a workload proves who it is with a join token
-//! and gets an SVID for the key of its CSR, plus the trust bundle.
+//! The control plane's mTLS port (15012): one TLS server speaking HTTP/2 and HTTP/1.1 serves the
+//! certificate API and the proxies' config streams. Clients may present an SVID; the TLS layer
+//! verifies it against the trust bundle and the request handlers take the caller's identity from
+//! it. The server's own certificate is an SVID too, renewed at half its life and whenever the CA
+//! changes, so a long-running control plane never serves an expired or untrusted certificate.
 
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
+import http2, { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import * as x509 from '@peculiar/x509';
 import type { Logger } from 'pino';
-import { sendJson, sendJsonError } from '../json-response.js';
-import { CaError, CertificateAuthority } from './ca/authority.js';
-import { JoinTokenError, JoinTokens } from './ca/join-token.js';
+import { sendJsonError } from '../json-response.js';
+import type { CertificateAuthority } from './ca/authority.js';
+import { serveSvid, serveTrustBundle, type CertificateApiOptions, type Request, type Response } from './certificate-api.js';
+import { serveStream, type StreamContext } from './distribution/stream.js';
+import { peerIdentity } from './peer-identity.js';
 
 const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
 /** The control plane's own identity in the mesh. */
-const CONTROL = { namespace: 'windrose-system', serviceAccount: 'windrose-control' };
-const MAX_BODY = 64 * 1024;
+const CONTROL_IDENTITY = { namespace: 'windrose-system', serviceAccount: 'windrose-control' };
+const TLS_MIN_VERSION = 'TLSv1.2';
+/** setTimeout's limit; a longer-lived certificate is looked at again after this. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export interface ControlOptions {
-  readonly dataDir: string;
-  readonly trustDomain: string;
+export interface ApiServerOptions {
   readonly host: string;
   readonly port: number;
+  readonly trustDomain: string;
   readonly svidLifetimeMs: number;
+  readonly certificates: CertificateApiOptions;
+  readonly stream: StreamContext;
   readonly log: Logger;
 }
 
-export async function startControl(opts: ControlOptions): Promise<{ port: number; close(): Promise<void> }> {
-  const dir = path.join(opts.dataDir, 'ca');
-  const ca = await CertificateAuthority.open(dir, { trustDomain: opts.trustDomain });
-  const tokens = JoinTokens.open(dir);
-  // The server's own SVID, issued like any workload's over a key that never leaves memory.
+interface ServingCredentials {
+  readonly key: string;
+  readonly cert: string;
+  readonly ca: string[];
+  readonly notAfter: number;
+}
+
+/** A fresh key that never leaves memory, and an SVID for it naming the listen address, so clients verify it with the trust bundle alone. */
+async function servingCredentials(ca: CertificateAuthority, host: string, lifetimeMs: number): Promise<ServingCredentials> {
   const keys = (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: 'CN=windrose-control', keys, signingAlgorithm: EC });
-  const ips = opts.host === '0.0.0.0' || opts.host === '::' ? ['127.0.0.1'] : [opts.host];
-  const cert = await ca.signWorkload(csr.toString('pem'), CONTROL, opts.svidLifetimeMs, ips);
-  const key = x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey), 'PRIVATE KEY');
-
-  const server = https.createServer({ key, cert, minVersion: 'TLSv1.2' }, (req, res) => {
-    if (req.method === 'GET' && req.url === '/v1/trust-bundle') {
-      res.writeHead(200, { 'content-type': 'application/x-pem-file' });
-      res.end(ca.trustBundle());
-      return;
-    }
-    if (req.url !== '/v1/svid') return sendJsonError(res, 404, 'not_found', 'no such endpoint');
-    if (req.method !== 'POST') return sendJsonError(res, 405, 'method_not_allowed', 'use POST');
-    const auth = req.headers.authorization ?? '';
-    let id;
-    try {
-      id = tokens.verify(auth.startsWith('Bearer ') ? auth.slice(7) : '');
-    } catch (err) {
-      res.setHeader('www-authenticate', 'Bearer');
-      return sendJsonError(res, 401, 'invalid_join_token', err instanceof JoinTokenError ? err.message : 'the join token is not valid');
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= MAX_BODY) chunks.push(c);
-    });
-    req.on('end', () => {
-      if (size > MAX_BODY) return sendJsonError(res, 413, 'payload_too_large', `the request body exceeds ${MAX_BODY} bytes`);
-      let body: { csr?: unknown };
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { csr?: unknown };
-      } catch {
-        return sendJsonError(res, 400, 'bad_request', 'the body must be JSON {"csr": "<PEM>"}');
-      }
-      if (typeof body?.csr !== 'string') return sendJsonError(res, 400, 'bad_request', 'the body must be JSON {"csr": "<PEM>"}');
-      ca.signWorkload(body.csr, id, opts.svidLifetimeMs).then(
-        (certificate) => {
-          opts.log.info({ namespace: id.namespace, serviceAccount: id.serviceAccount }, 'svid issued');
-          sendJson(res, 200, { certificate, trustBundle: ca.trustBundle() });
-        },
-        (err: Error) => sendJsonError(res, 400, 'bad_csr', err instanceof CaError ? err.message : 'the CSR could not be signed'),
-      );
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => resolve());
-  });
+  const ips = host === '0.0.0.0' || host === '::' ? ['127.0.0.1'] : [host];
+  const cert = await ca.signServer(csr.toString('pem'), CONTROL_IDENTITY, lifetimeMs, ips);
+  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey);
   return {
-    port: (server.address() as AddressInfo).port,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    key: x509.PemConverter.encode(pkcs8, 'PRIVATE KEY'),
+    cert,
+    ca: [...ca.roots()],
+    notAfter: new x509.X509Certificate(cert).notAfter.getTime(),
   };
+}
+
+export class ApiServer {
+  private renewal: NodeJS.Timeout | undefined;
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(
+    private readonly server: http2.Http2SecureServer,
+    private readonly opts: ApiServerOptions,
+  ) {
+    server.on('secureConnection', (socket: TLSSocket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  static async start(opts: ApiServerOptions): Promise<ApiServer> {
+    const creds = await servingCredentials(opts.certificates.authority(), opts.host, opts.svidLifetimeMs);
+    const server = http2.createSecureServer({
+      allowHTTP1: true,
+      // Any client may connect (a workload bootstrapping with a join token has no certificate yet);
+      // a certificate it does present is verified here, and `authorized` says whether it passed.
+      requestCert: true,
+      rejectUnauthorized: false,
+      key: creds.key,
+      cert: creds.cert,
+      ca: creds.ca,
+      minVersion: TLS_MIN_VERSION,
+    });
+    const api = new ApiServer(server, opts);
+    server.on('request', (req: Request, res: Response) => api.route(req, res));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, opts.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    api.scheduleRenewal(creds.notAfter);
+    return api;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Takes a new certificate from the current CA, and trusts its current roots, for the connections that follow. */
+  async refresh(): Promise<void> {
+    const creds = await servingCredentials(this.opts.certificates.authority(), this.opts.host, this.opts.svidLifetimeMs);
+    this.server.setSecureContext({ key: creds.key, cert: creds.cert, ca: creds.ca, minVersion: TLS_MIN_VERSION });
+    this.opts.log.info({ notAfter: new Date(creds.notAfter).toISOString() }, 'serving certificate renewed');
+    this.scheduleRenewal(creds.notAfter);
+  }
+
+  private scheduleRenewal(notAfter: number): void {
+    if (this.renewal) clearTimeout(this.renewal);
+    const halfLife = Math.max(1_000, Math.min((notAfter - Date.now()) / 2, MAX_TIMER_MS));
+    this.renewal = setTimeout(() => {
+      this.refresh().catch((err: Error) => {
+        this.opts.log.error({ err: err.message }, 'renewing the serving certificate failed; retrying');
+        this.scheduleRenewal(Date.now() + 10_000);
+      });
+    }, halfLife);
+    this.renewal.unref();
+  }
+
+  private route(req: Request, res: Response): void {
+    const peer = peerIdentity(req.socket as TLSSocket, this.opts.trustDomain);
+    const path = (req.url ?? '/').split('?')[0];
+    switch (path) {
+      case '/v1/trust-bundle':
+        if (req.method !== 'GET') return sendJsonError(res, 405, 'method_not_allowed', 'use GET');
+        return serveTrustBundle(res, this.opts.certificates.authority());
+      case '/v1/svid':
+        if (req.method !== 'POST') return sendJsonError(res, 405, 'method_not_allowed', 'use POST');
+        return serveSvid(req, res, peer, this.opts.certificates);
+      case '/v1/stream':
+        if (req.method !== 'POST') return sendJsonError(res, 405, 'method_not_allowed', 'use POST');
+        if (!(req instanceof Http2ServerRequest && res instanceof Http2ServerResponse)) {
+          return sendJsonError(res, 505, 'http2_required', 'the config stream is served over HTTP/2 only');
+        }
+        if (peer === undefined) {
+          return sendJsonError(res, 401, 'client_certificate_required', 'the config stream needs the proxy\'s SVID of this trust domain as client certificate');
+        }
+        return serveStream(req, res, peer, this.opts.stream);
+      default:
+        return sendJsonError(res, 404, 'not_found', 'no such endpoint; try /v1/svid, /v1/trust-bundle or /v1/stream');
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.renewal) clearTimeout(this.renewal);
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    await closed;
+  }
 }

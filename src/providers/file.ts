@@ -54,6 +54,9 @@ export class FileProvider {
       const print = fingerprint(result.resources);
       if (print === this.last) return;
       this.last = print;
+    } else {
+      // A fix that restores the last good resources is still a change after a rejected one: report it.
+      this.last = '';
     }
     this.onChange(result);
   }

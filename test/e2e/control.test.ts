@@ -24,7 +24,7 @@ after(() => {
 
 /** Starts `windrose control` on a free port and resolves with that port once it logs "ready" (logs go to stderr). */
 function startControl(): Promise<{ proc: ChildProcess; port: number }> {
-  const proc = spawn(CLI, ['control', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--svid-ttl', '5m', '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(CLI, ['control', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--svid-ttl', '5m', '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] });
   running.push(proc);
   return new Promise((resolve, reject) => {
     proc.once('exit', (code) => reject(new Error(`windrose control exited with ${code}`)));
