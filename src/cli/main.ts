@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { controlCommand } from './control.js';
 import { demoCommand } from './demo.js';
 import { gatewayCommand } from './gateway.js';
+import { sidecarCommand } from './sidecar.js';
 import { validateCommand } from './validate.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -20,6 +21,7 @@ const program = new Command('windrose')
   .addCommand(gatewayCommand())
   .addCommand(validateCommand())
   .addCommand(controlCommand())
+  .addCommand(sidecarCommand())
   .addCommand(demoCommand());
 const overrideExits = (cmd: Command): void => {
   for (const sub of cmd.commands) {

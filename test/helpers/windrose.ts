@@ -12,17 +12,21 @@ export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.u
 
 export interface LogLine { level: number; msg: string; [k: string]: unknown }
 
-export interface Windrose {
+/** A windrose process started by a test, with its JSON log lines. */
+export interface WindroseProcess {
   readonly proc: ChildProcess;
-  readonly admin: string;
-  readonly configDir: string;
   readonly logs: LogLine[];
   /** Resolves with the first log line (already seen or future) that satisfies `pred`. */
   waitForLog(pred: (l: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  /** Sends SIGTERM (or `signal`) and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface Windrose extends WindroseProcess {
+  readonly admin: string;
+  readonly configDir: string;
   /** Writes a config file into the watched directory. */
   write(name: string, text: string): void;
-  /** Sends SIGTERM and resolves with the exit code. */
-  stop(): Promise<number | null>;
 }
 
 export function tempConfigDir(files: Record<string, string>): string {
@@ -31,14 +35,9 @@ export function tempConfigDir(files: Record<string, string>): string {
   return dir;
 }
 
-export async function startWindrose(files: Record<string, string>, opts: { workers?: number; args?: string[]; waitReady?: boolean } = {}): Promise<Windrose> {
-  const configDir = tempConfigDir(files);
-  const adminPort = await freePort();
-  const admin = `http://127.0.0.1:${adminPort}`;
-  const proc = spawn(process.execPath, [
-    CLI, 'gateway', '--config', configDir, '--admin', `127.0.0.1:${adminPort}`, '--workers', String(opts.workers ?? 1),
-    '--bind', '127.0.0.1', '--log-format', 'json', '--log-level', 'debug', ...(opts.args ?? []),
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `windrose <args>` with JSON logs on stderr; `env` adds to the test's environment. */
+export function spawnWindrose(args: readonly string[], env: Record<string, string> = {}): WindroseProcess {
+  const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const logs: LogLine[] = [];
   const waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
   let stderrText = '';
@@ -61,21 +60,31 @@ export async function startWindrose(files: Record<string, string>, opts: { worke
       void exited.then((code) => {
         if (!waiters.includes(w)) return;
         clearTimeout(timer);
-        reject(new Error(`windrose exited with ${code} before the expected log line; stderr:\n${stderrText}`));
+        reject(new Error(`windrose ${args[0]} exited with ${code} before the expected log line; stderr:\n${stderrText}`));
       });
     });
   };
-  const w: Windrose = {
-    proc, admin, configDir, logs, waitForLog,
-    write: (name, text) => writeFileSync(join(configDir, name), text),
-    stop: async () => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+  return {
+    proc, logs, waitForLog,
+    stop: async (signal = 'SIGTERM') => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       return exited;
     },
   };
+}
+
+export async function startWindrose(files: Record<string, string>, opts: { workers?: number; args?: string[]; waitReady?: boolean } = {}): Promise<Windrose> {
+  const configDir = tempConfigDir(files);
+  const adminPort = await freePort();
+  const admin = `http://127.0.0.1:${adminPort}`;
+  const p = spawnWindrose([
+    'gateway', '--config', configDir, '--admin', `127.0.0.1:${adminPort}`, '--workers', String(opts.workers ?? 1),
+    '--bind', '127.0.0.1', '--log-format', 'json', '--log-level', 'debug', ...(opts.args ?? []),
+  ]);
+  const w: Windrose = { ...p, admin, configDir, write: (name, text) => writeFileSync(join(configDir, name), text) };
   if (opts.waitReady !== false) {
     try {
-      await waitForLog((l) => l.msg === 'ready');
+      await w.waitForLog((l) => l.msg === 'ready');
     } catch (err) {
       await w.stop();
       throw err;
