@@ -101,7 +101,7 @@ export async function runSidecar(opts: SidecarOptions): Promise<() => Promise<vo
   const id = SPIFFE_PATH.exec(svid.spiffeId);
   if (id === null) throw new SidecarStartError(`the issued SPIFFE ID ${svid.spiffeId} is not of the form spiffe://<trust-domain>/ns/<ns>/sa/<sa>`);
   const workload: MeshWorkload = {
-    namespace: id[1], serviceAccount: id[2], labels: opts.labels, services: opts.services,
+    namespace: id[1], labels: opts.labels,
     inbound: { port: opts.inbound.port, mode: opts.mode }, outbound: opts.outbound,
     appPort: opts.appPort, clusterDomain: opts.clusterDomain,
   };

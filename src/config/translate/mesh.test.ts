@@ -15,9 +15,7 @@ const fixtures = fixtureNames(testdata);
 
 const WORKLOAD: MeshWorkload = {
   namespace: 'default',
-  serviceAccount: 'default',
   labels: {},
-  services: [],
   inbound: { port: 15006, mode: 'STRICT' },
   outbound: { port: 15001, host: '127.0.0.1' },
   appPort: 9080,

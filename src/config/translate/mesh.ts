@@ -17,10 +17,7 @@ import { resolvedRefs, routeEntries, type RefProblem } from './routes.js';
 
 export interface MeshWorkload {
   readonly namespace: string;
-  readonly serviceAccount: string;
   readonly labels: Readonly<Record<string, string>>;
-  /** Services in `namespace` this workload serves. */
-  readonly services: readonly string[];
   readonly inbound: { readonly port: number; readonly mode: MtlsMode };
   readonly outbound: { readonly port: number; readonly host: string };
   /** The application, on 127.0.0.1. */
