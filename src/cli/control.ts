@@ -4,9 +4,7 @@
 
 import { Command, Option } from 'commander';
 import path from 'node:path';
-import { JoinTokens } from '../controlplane/ca/join-token.js';
-import { retireRoot, rotateRoot } from '../controlplane/ca/rotation.js';
-import { startControl, type RunningControl } from '../controlplane/run.js';
+import type { RunningControl } from '../controlplane/run.js';
 import { HEARTBEAT_MS, MISSED_HEARTBEATS } from '../mesh/protocol.js';
 import { createLogger, defaultLogFormat } from '../telemetry/log.js';
 import { stopOnSignals } from './signals.js';
@@ -26,8 +24,9 @@ function tokenCommand(): Command {
     .addOption(new Option('--namespace <name>', 'the workload\'s namespace').makeOptionMandatory())
     .addOption(new Option('--service-account <name>', 'the workload\'s service account').makeOptionMandatory())
     .addOption(new Option('--ttl <duration>', 'how long the token stays valid').default(3_600_000, '1h').argParser(parseDuration))
-    .action((o: { dataDir: string; namespace: string; serviceAccount: string; ttl: number }) => {
+    .action(async (o: { dataDir: string; namespace: string; serviceAccount: string; ttl: number }) => {
       try {
+        const { JoinTokens } = await import('../controlplane/ca/join-token.js');
         const tokens = JoinTokens.open(path.join(path.resolve(o.dataDir), 'ca'));
         process.stdout.write(`${tokens.mint({ namespace: o.namespace, serviceAccount: o.serviceAccount }, o.ttl)}\n`);
       } catch (err) {
@@ -45,6 +44,7 @@ function caCommand(): Command {
       .addOption(dataDir())
       .action(async (o: { dataDir: string }) => {
         try {
+          const { rotateRoot } = await import('../controlplane/ca/rotation.js');
           const { trustDomain } = await rotateRoot(caDir(o));
           process.stdout.write(`new root for ${trustDomain}; the previous root stays trusted until "windrose control ca retire"\n`);
         } catch (err) {
@@ -54,8 +54,9 @@ function caCommand(): Command {
     .addCommand(new Command('retire')
       .description('stop trusting the previous root, once every workload has renewed onto the new one')
       .addOption(dataDir())
-      .action((o: { dataDir: string }) => {
+      .action(async (o: { dataDir: string }) => {
         try {
+          const { retireRoot } = await import('../controlplane/ca/rotation.js');
           retireRoot(caDir(o));
           process.stdout.write('previous root retired\n');
         } catch (err) {
@@ -97,6 +98,7 @@ export function controlCommand(): Command {
       const log = createLogger(o.logLevel, o.logFormat ?? defaultLogFormat());
       let control: RunningControl;
       try {
+        const { startControl } = await import('../controlplane/run.js');
         control = await startControl({
           dataDir: path.resolve(o.dataDir),
           trustDomain: o.trustDomain,

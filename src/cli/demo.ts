@@ -3,9 +3,8 @@
 
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
-import { DEFAULT_LIMITS } from '../config/translate/index.js';
+import { DEFAULT_LIMITS } from '../config/limits.js';
 import { startSampleService, type SampleService } from '../demo/services.js';
-import { GatewayStartError, runGateway } from '../runtime/gateway.js';
 import { createLogger, defaultLogFormat } from '../telemetry/log.js';
 import { parseAddress } from './options.js';
 
@@ -25,6 +24,7 @@ export function demoCommand(): Command {
         process.stderr.write(`windrose demo: could not start the sample services on ports 9101-9103: ${(err as Error).message}\n`);
         process.exit(1);
       }
+      const { GatewayStartError, runGateway } = await import('../runtime/gateway.js');
       let stop: () => Promise<void>;
       try {
         stop = await runGateway({

@@ -2,8 +2,7 @@
 
 import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
-import { DEFAULT_LIMITS } from '../config/translate/index.js';
-import { GatewayStartError, runGateway } from '../runtime/gateway.js';
+import { DEFAULT_LIMITS } from '../config/limits.js';
 import { createLogger, defaultLogFormat } from '../telemetry/log.js';
 import { parseAddress, parseCount, parseDuration, parseFormat, parseLevel, parseSize } from './options.js';
 import { stopOnSignals } from './signals.js';
@@ -28,6 +27,7 @@ export function gatewayCommand(): Command {
     }) => {
       const logFormat = o.logFormat ?? defaultLogFormat();
       const log = createLogger(o.logLevel, logFormat);
+      const { GatewayStartError, runGateway } = await import('../runtime/gateway.js');
       let stop: () => Promise<void>;
       try {
         stop = await runGateway({

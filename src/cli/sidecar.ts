@@ -3,9 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_LIMITS } from '../config/translate/index.js';
+import { DEFAULT_LIMITS } from '../config/limits.js';
 import type { MtlsMode } from '../config/model.js';
-import { runSidecar, SidecarStartError } from '../runtime/sidecar.js';
 import { createLogger, defaultLogFormat } from '../telemetry/log.js';
 import { parseAddress, parseDuration, parseFormat, parseLevel } from './options.js';
 import { stopOnSignals } from './signals.js';
@@ -84,6 +83,7 @@ export function sidecarCommand(): Command {
         process.stderr.write(`windrose sidecar: --control-ca ${o.controlCa}: ${(err as Error).message}\n`);
         process.exit(1);
       }
+      const { runSidecar, SidecarStartError } = await import('../runtime/sidecar.js');
       let stop: () => Promise<void>;
       try {
         stop = await runSidecar({

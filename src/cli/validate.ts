@@ -2,7 +2,6 @@
 
 import { Command } from 'commander';
 import { formatConfigError } from '../config/resources.js';
-import { translate } from '../config/translate/index.js';
 
 export function validateCommand(): Command {
   return new Command('validate')
@@ -11,6 +10,7 @@ export function validateCommand(): Command {
     .action(async (path: string) => {
       // Loaded here, not at the top: the gateway commands never need the parser in their own thread.
       const { loadConfig } = await import('../config/load.js');
+      const { translate } = await import('../config/translate/index.js');
       const result = await loadConfig(path);
       for (const w of result.warnings) process.stderr.write(`warning: ${formatConfigError(w)}\n`);
       for (const e of result.errors) process.stderr.write(`${formatConfigError(e)}\n`);

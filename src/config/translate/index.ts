@@ -1,6 +1,7 @@
 //! resources -> snapshot + per-resource status: a pure function, tested with YAML fixtures.
 
 import { compileRouteTable, type RouteEntry } from '../../dataplane/router/table.js';
+import { DEFAULT_LIMITS } from '../limits.js';
 import type { ListenerLimits, PortConfig, RuleTarget, Snapshot } from '../model.js';
 import type { Resource } from '../resources.js';
 import type { ResourceStatus } from '../status.js';
@@ -10,11 +11,6 @@ import { indexResources } from './index-resources.js';
 import { translateTrafficPolicies } from './policies.js';
 import { translateRoutes } from './routes.js';
 
-export const DEFAULT_LIMITS: ListenerLimits = {
-  maxHeaderBytes: 60 * 1024,
-  maxBodyBytes: 10 * 1024 * 1024,
-  idleTimeoutMs: 60_000,
-};
 
 export type Translation = Omit<Snapshot, 'version' | 'createdAt'>;
 
