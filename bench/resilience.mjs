@@ -192,7 +192,7 @@ const log = (msg) => process.stderr.write(`${msg}\n`);
 
 const opts = parseCli();
 
-const { tools, pinning, CPU, pin, tempDirs, cleanup } = setUpHarness(log);
+const { tools, pinning, CPU, pin, tempDirs, cleanup, stopping } = setUpHarness(log);
 const ctx = { pin, tools, tempDirs };
 if (!fs.existsSync(windroseEntry)) fail(`${path.relative(repoRoot, windroseEntry)} not found — build the gateway first (npm run build)`, 1);
 if (!tools.wrk) fail('wrk is required for the max-throughput phases (apt-get install wrk)', 1);
@@ -394,7 +394,7 @@ async function scenarioA() {
         try {
           runs.push(await measureHappy(config, round, upstream.ports));
         } catch (err) {
-          if (cleaningUp) throw err;
+          if (stopping()) throw err;
           runs.push({ round, config: config.name, error: err.message });
           log(`  a/${config.name}: FAILED — ${err.message.replace(/\n/g, '\n    ')}`);
         }
@@ -586,7 +586,7 @@ async function scenarioB() {
           try {
             runs.push(await measureFault(target, fault, phase, round));
           } catch (err) {
-            if (cleaningUp) throw err;
+            if (stopping()) throw err;
             failed[key] = err.message;
             runs.push({ round, fault, target: target.name, phase, error: err.message });
             log(`  b/${key}/${phase}: FAILED — ${err.message.replace(/\n/g, '\n    ')}`);

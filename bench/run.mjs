@@ -89,7 +89,7 @@ const log = (msg) => process.stderr.write(`${msg}\n`);
 
 const opts = parseCli();
 
-const { tools, pinning, CPU, pin, tempDirs, cleanup } = setUpHarness(log);
+const { tools, pinning, CPU, pin, tempDirs, cleanup, stopping } = setUpHarness(log);
 const ctx = { pin, tools, upstreamPort: null, tempDirs };
 
 // Targets to run.
@@ -230,7 +230,7 @@ async function main() {
         try {
           results[target.name].push(await measureTarget(target, run));
         } catch (err) {
-          if (cleaningUp) return null;
+          if (stopping()) return null;
           failed[target.name] = err.message;
           results[target.name].push({ run, target: target.name, error: err.message });
           log(`  ${target.name}: FAILED — ${err.message.replace(/\n/g, '\n    ')}`);

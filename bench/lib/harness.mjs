@@ -52,5 +52,7 @@ export function setUpHarness(log) {
       log('bench: warning: could not move the harness off the proxy CPU');
     }
   }
-  return { tools, pinning, CPU, pin, tempDirs, cleanup };
+  /** True once cleanup has begun: a measurement that fails then failed because its processes were stopped. */
+  const stopping = () => cleaningUp !== null;
+  return { tools, pinning, CPU, pin, tempDirs, cleanup, stopping };
 }

@@ -76,9 +76,12 @@ export function loadProblems(r) {
 /**
  * @param {object} p
  * @param {(cpu: number, cmd: string, args: string[]) => [string, string[]]} p.pin
+ * @param {Record<string, string>} [p.headers] sent with every request; wrk replaces its own Host only with
+ *   a header spelled `Host` (a mesh proxy routes by it)
  */
-export async function runWrk({ wrk, pin, url, connections, durationSec, latency = true }) {
-  const args = ['-t1', `-c${connections}`, `-d${durationSec}s`, ...(latency ? ['--latency'] : []), url];
+export async function runWrk({ wrk, pin, url, connections, durationSec, latency = true, headers = {} }) {
+  const headerArgs = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+  const args = ['-t1', `-c${connections}`, `-d${durationSec}s`, ...(latency ? ['--latency'] : []), ...headerArgs, url];
   const [cmd, argv] = pin(1, wrk, args);
   const res = await runChild('wrk', cmd, argv, { timeoutMs: (durationSec + 20) * 1000 });
   if (res.timedOut) throw new Error(`wrk did not finish within ${durationSec + 20} s`);
@@ -106,9 +109,9 @@ export function runAutocannon({ pin, url, connections, durationSec, overallRate,
 /**
  * Fixed-rate open-loop load (bench/load/open-loop.mjs); the result has autocannon's shape.
  * The client first sends at the rate for `warmupSec` without recording, then calls
- * `onMeasuring` as the measured `durationSec` begins.
+ * `onMeasuring` as the measured `durationSec` begins. `headers` go with every request.
  */
-export function runOpenLoop({ pin, url, rate, durationSec, warmupSec = 0, connections, onMeasuring }) {
+export function runOpenLoop({ pin, url, rate, durationSec, warmupSec = 0, connections, headers, onMeasuring }) {
   let told = false;
   const onStderr = (text) => {
     if (!told && text.includes(OPEN_LOOP_MEASURING)) {
@@ -116,6 +119,6 @@ export function runOpenLoop({ pin, url, rate, durationSec, warmupSec = 0, connec
       onMeasuring?.();
     }
   };
-  const job = { url, rate, duration: durationSec, warmup: warmupSec, connections };
+  const job = { url, rate, duration: durationSec, warmup: warmupSec, connections, headers };
   return runJsonChild('open-loop', openLoopChild, job, warmupSec + durationSec, pin, onStderr);
 }

@@ -1,6 +1,6 @@
 // Open-loop load at a fixed rate, in its own process (so the harness can pin it), printing a
 // JSON summary on stdout shaped like bench/load/autocannon.mjs's.
-// Usage: node bench/load/open-loop.mjs '{"url":...,"rate":R,"duration":S,"warmup":W,"connections":C}'
+// Usage: node bench/load/open-loop.mjs '{"url":...,"rate":R,"duration":S,"warmup":W,"connections":C,"headers":{...}}'
 //
 // Request i is sent at start + i / rate whatever happened to the ones before it, as wrk2 does,
 // over a pool of keep-alive connections large enough that a slow answer (a retry waiting out
@@ -23,6 +23,8 @@ const url = new URL(opts.url);
 const TIMEOUT_MS = 10_000;
 const connections = opts.connections ?? 128;
 const pool = new Pool(url.origin, { connections, pipelining: 1, headersTimeout: TIMEOUT_MS, bodyTimeout: TIMEOUT_MS });
+// e.g. the Host a mesh proxy routes by; undici sends a given `host` instead of the origin's.
+const request = { path: `${url.pathname}${url.search}`, method: 'GET', headers: opts.headers };
 
 const warmupCount = Math.round(opts.rate * (opts.warmup ?? 0));
 const total = Math.round(opts.rate * opts.duration);
@@ -40,7 +42,7 @@ const seconds = Array.from({ length: Math.ceil(opts.duration) }, () => ({ sent: 
 
 /** A warm-up request: same path through the client, nothing recorded. */
 function warm() {
-  pool.request({ path: `${url.pathname}${url.search}`, method: 'GET' }).then(({ body }) => body.dump(), () => {});
+  pool.request(request).then(({ body }) => body.dump(), () => {});
 }
 
 function fire(scheduledAt) {
@@ -51,7 +53,7 @@ function fire(scheduledAt) {
   sent++;
   inFlight++;
   pool
-    .request({ path: `${url.pathname}${url.search}`, method: 'GET' })
+    .request(request)
     .then(async ({ statusCode, body }) => {
       await body.dump();
       const now = performance.now();

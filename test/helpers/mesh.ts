@@ -1,16 +1,15 @@
 //! A mesh on loopback for end-to-end tests: the real `windrose control` and `windrose sidecar`
 //! processes, each on its own free ports, with a temporary data dir and config dir.
 
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import http from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { until } from './metrics.js';
 import { freePort } from './ports.js';
-import { CLI, spawnWindrose, tempConfigDir, type LogLine, type WindroseProcess } from './windrose.js';
+import { CLI, spawnWindrose, tempConfigDir, type WindroseProcess } from './windrose.js';
 
 export interface MeshControl {
   /** The running process; replaced by restart(). */
@@ -146,44 +145,7 @@ export function converged(control: MeshControl, count: number): Promise<unknown>
   }, 20_000);
 }
 
-/**
- * `windrose <args>` inside the network namespace `netns` (`ip netns exec`, which needs root), with the
- * handle spawnWindrose gives: its JSON log lines, waitForLog and stop. `ip netns exec` execs the
- * command, so the child is windrose itself and a signal reaches it directly.
- */
+/** `windrose <args>` inside the network namespace `netns` (`ip netns exec`, which needs root). */
 export function spawnWindroseInNetns(netns: string, args: readonly string[], env: Record<string, string> = {}): WindroseProcess {
-  const proc = spawn('ip', ['netns', 'exec', netns, process.execPath, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  const logs: LogLine[] = [];
-  const waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
-  let stderrText = '';
-  createInterface({ input: proc.stderr! }).on('line', (line) => {
-    let parsed: LogLine;
-    try { parsed = JSON.parse(line) as LogLine; } catch { stderrText += `${line}\n`; return; }
-    logs.push(parsed);
-    for (const w of [...waiters]) if (w.pred(parsed)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(parsed); }
-  });
-  proc.stdout!.resume();
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  const what = `windrose ${args[0]} in ${netns}`;
-  return {
-    proc, logs,
-    waitForLog: (pred, timeoutMs = 15_000) => {
-      const seen = logs.find(pred);
-      if (seen) return Promise.resolve(seen);
-      return new Promise<LogLine>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${what}: timed out waiting for a log line; stderr:\n${stderrText}\nlogs:\n${logs.map((l) => JSON.stringify(l)).join('\n')}`)), timeoutMs);
-        const w = { pred, resolve: (l: LogLine) => { clearTimeout(timer); resolve(l); } };
-        waiters.push(w);
-        void exited.then((code) => {
-          if (!waiters.includes(w)) return;
-          clearTimeout(timer);
-          reject(new Error(`${what} exited with ${code} before the expected log line; stderr:\n${stderrText}`));
-        });
-      });
-    },
-    stop: async (signal = 'SIGTERM') => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-      return exited;
-    },
-  };
+  return spawnWindrose(args, env, ['ip', 'netns', 'exec', netns]);
 }

@@ -35,9 +35,13 @@ export function tempConfigDir(files: Record<string, string>): string {
   return dir;
 }
 
-/** Starts `windrose <args>` with JSON logs on stderr; `env` adds to the test's environment. */
-export function spawnWindrose(args: readonly string[], env: Record<string, string> = {}): WindroseProcess {
-  const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+/**
+ * Starts `windrose <args>` with JSON logs on stderr; `env` adds to the test's environment. `prefix`
+ * runs it under another command that execs it, e.g. `ip netns exec NS`, so signals still reach windrose.
+ */
+export function spawnWindrose(args: readonly string[], env: Record<string, string> = {}, prefix: readonly string[] = []): WindroseProcess {
+  const [command, ...rest] = [...prefix, process.execPath, CLI, ...args];
+  const proc = spawn(command, rest, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const logs: LogLine[] = [];
   const waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
   let stderrText = '';
@@ -60,7 +64,7 @@ export function spawnWindrose(args: readonly string[], env: Record<string, strin
       void exited.then((code) => {
         if (!waiters.includes(w)) return;
         clearTimeout(timer);
-        reject(new Error(`windrose ${args[0]} exited with ${code} before the expected log line; stderr:\n${stderrText}`));
+        reject(new Error(`windrose ${args[0]}${prefix.length > 0 ? ` (${prefix.join(' ')})` : ''} exited with ${code} before the expected log line; stderr:\n${stderrText}`));
       });
     });
   };
