@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { fail, log, parseBenchArgs } from './lib/cli.mjs';
 import { loadProblems, runOpenLoop, runWrk } from './lib/load.mjs';
 import { cpuSecondsBetween, cpuSnapshot, freePort, processTree, runChild, sleep, startChild, stopChild, systemBusy, treeRssBytes, which } from './lib/procs.mjs';
 import { setUpHarness } from './lib/harness.mjs';
@@ -49,51 +49,22 @@ const USAGE = `usage: node bench/mesh.mjs [options]
   -h, --help        this text
 `;
 
-function fail(msg, code = 2) {
-  process.stderr.write(`bench: ${msg}\n`);
-  process.exit(code);
-}
-
 function parseCli() {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        rounds: { type: 'string', default: '5' },
-        duration: { type: 'string', default: '10' },
-        warmup: { type: 'string', default: '2' },
-        rate: { type: 'string', default: '1000' },
-        targets: { type: 'string', default: TARGET_NAMES.join(',') },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    fail(`${err.message}\n\n${USAGE}`);
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
-  const int = (name, min, max) => {
-    const v = Number(values[name]);
-    if (!Number.isInteger(v) || v < min || v > max) fail(`--${name} must be an integer in [${min}, ${max}]`);
-    return v;
-  };
-  const targets = values.targets.split(',').map((s) => s.trim()).filter(Boolean);
-  const unknown = targets.filter((t) => !TARGET_NAMES.includes(t));
-  if (unknown.length || targets.length === 0) fail(`--targets: unknown ${unknown.join(', ') || '(none given)'}; known: ${TARGET_NAMES.join(', ')}`);
+  const { int, list } = parseBenchArgs({
+    rounds: { type: 'string', default: '5' },
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    rate: { type: 'string', default: '1000' },
+    targets: { type: 'string', default: TARGET_NAMES.join(',') },
+  }, USAGE);
   return {
     rounds: int('rounds', 1, 20),
     durationSec: int('duration', 1, 120),
     warmupSec: int('warmup', 0, 60),
     rate: int('rate', 10, 100_000),
-    targets,
+    targets: list('targets', TARGET_NAMES),
   };
 }
-
-const log = (msg) => process.stderr.write(`${msg}\n`);
 
 // ---------------------------------------------------------------------------
 // Setup

@@ -4,7 +4,7 @@
 // proxy_next_upstream. See bench/README.md. Usage: node bench/resilience.mjs [options]
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { fail, log, parseBenchArgs } from './lib/cli.mjs';
 import { loadProblems, runAutocannon, runOpenLoop, runWrk } from './lib/load.mjs';
 import {
   cpuSecondsBetween,
@@ -128,49 +128,19 @@ const USAGE = `usage: node bench/resilience.mjs [options]
   -h, --help         this text
 `;
 
-function fail(msg, code = 2) {
-  process.stderr.write(`bench: ${msg}\n`);
-  process.exit(code);
-}
-
 function parseCli() {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        scenarios: { type: 'string', default: 'a,b' },
-        faults: { type: 'string', default: 'refuse,503' },
-        targets: { type: 'string', default: FAULT_TARGETS.map((t) => t.name).join(',') },
-        rounds: { type: 'string', default: '5' },
-        'fault-rounds': { type: 'string', default: '3' },
-        duration: { type: 'string', default: '5' },
-        'fault-duration': { type: 'string', default: '10' },
-        warmup: { type: 'string', default: '2' },
-        rate: { type: 'string', default: '1000' },
-        'rate-connections': { type: 'string', default: '1' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    fail(`${err.message}\n\n${USAGE}`);
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
-  const int = (name, min, max) => {
-    const v = Number(values[name]);
-    if (!Number.isInteger(v) || v < min || v > max) fail(`--${name} must be an integer in [${min}, ${max}]`);
-    return v;
-  };
-  const list = (name, known) => {
-    const items = values[name].split(',').map((s) => s.trim()).filter(Boolean);
-    const unknown = items.filter((s) => !known.includes(s));
-    if (unknown.length || items.length === 0) fail(`--${name}: unknown ${unknown.join(', ') || '(none given)'}; known: ${known.join(', ')}`);
-    return items;
-  };
+  const { int, list } = parseBenchArgs({
+    scenarios: { type: 'string', default: 'a,b' },
+    faults: { type: 'string', default: 'refuse,503' },
+    targets: { type: 'string', default: FAULT_TARGETS.map((t) => t.name).join(',') },
+    rounds: { type: 'string', default: '5' },
+    'fault-rounds': { type: 'string', default: '3' },
+    duration: { type: 'string', default: '5' },
+    'fault-duration': { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    rate: { type: 'string', default: '1000' },
+    'rate-connections': { type: 'string', default: '1' },
+  }, USAGE);
   return {
     scenarios: list('scenarios', ['a', 'b']),
     faults: list('faults', Object.keys(FAULTS)),
@@ -184,8 +154,6 @@ function parseCli() {
     rateConnections: int('rate-connections', 1, 1000),
   };
 }
-
-const log = (msg) => process.stderr.write(`${msg}\n`);
 
 // ---------------------------------------------------------------------------
 // Setup: tools, pinning, cleanup

@@ -3,7 +3,7 @@
 // See bench/README.md. Usage: node bench/run.mjs [--runs N] [--duration S] [--only a,b]
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { fail, log, parseBenchArgs } from './lib/cli.mjs';
 import { loadProblems, runAutocannon, runWrk } from './lib/load.mjs';
 import {
   cpuSecondsBetween,
@@ -33,57 +33,24 @@ const USAGE = `usage: node bench/run.mjs [options]
   -h, --help       this text
 `;
 
-function fail(msg, code = 2) {
-  process.stderr.write(`bench: ${msg}\n`);
-  process.exit(code);
-}
-
 function parseCli() {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        runs: { type: 'string', default: '3' },
-        duration: { type: 'string', default: '10' },
-        warmup: { type: 'string', default: '3' },
-        rate: { type: 'string', default: '1000' },
-        'rate-connections': { type: 'string', default: '1' },
-        only: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    fail(`${err.message}\n\n${USAGE}`);
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
-  const int = (name, min, max) => {
-    const v = Number(values[name]);
-    if (!Number.isInteger(v) || v < min || v > max) fail(`--${name} must be an integer in [${min}, ${max}]`);
-    return v;
-  };
-  const known = TARGETS.map((t) => t.name);
-  let only = null;
-  if (values.only !== undefined) {
-    only = values.only.split(',').map((s) => s.trim()).filter(Boolean);
-    const unknown = only.filter((n) => !known.includes(n));
-    if (unknown.length || only.length === 0) fail(`--only: unknown target(s) ${unknown.join(', ') || '(none given)'}; known: ${known.join(', ')}`);
-  }
+  const { values, int, list } = parseBenchArgs({
+    runs: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '3' },
+    rate: { type: 'string', default: '1000' },
+    'rate-connections': { type: 'string', default: '1' },
+    only: { type: 'string' },
+  }, USAGE);
   return {
     runs: int('runs', 1, 20),
     durationSec: int('duration', 1, 120),
     warmupSec: int('warmup', 0, 60),
     rate: int('rate', 10, 100_000),
     rateConnections: int('rate-connections', 1, 1000),
-    only,
+    only: values.only === undefined ? null : list('only', TARGETS.map((t) => t.name)),
   };
 }
-
-const log = (msg) => process.stderr.write(`${msg}\n`);
 
 // ---------------------------------------------------------------------------
 
