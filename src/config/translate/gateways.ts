@@ -5,6 +5,7 @@ import type { Certificate } from '../model.js';
 import { CONTROLLER_NAME, GATEWAY_GROUP, type Gateway, type Listener } from '../resources.js';
 import { condition, type Condition, type ListenerStatus, type ResourceStatus } from '../status.js';
 import { key, nsOf, referencePermitted, type ResourceIndex } from './index-resources.js';
+import { olderFirst } from './order.js';
 
 /** A listener windrose will serve, with what routes need to attach to it. */
 export interface ListenerInfo {
@@ -123,8 +124,7 @@ export function translateGateways(idx: ResourceIndex): GatewayResult {
   }
 
   // Port ownership across all Gateways: the first listener (oldest Gateway, then name) decides a port's protocol.
-  const ordered = [...idx.gateways].sort((a, b) =>
-    (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || key(nsOf(a), a.metadata.name).localeCompare(key(nsOf(b), b.metadata.name)));
+  const ordered = [...idx.gateways].sort(olderFirst);
   const portProtocol = new Map<number, string>();
   const seenHostOnPort = new Set<string>();
 

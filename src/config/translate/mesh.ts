@@ -14,6 +14,7 @@ import { DEFAULT_LIMITS } from '../limits.js';
 import type { Translation } from './index.js';
 import { indexResources, key, nsOf, selectorMatches, type ResourceIndex } from './index-resources.js';
 import { clusterSettings, DEFAULT_STREAM_IDLE_MS, translateMeshTrafficPolicies, type MeshPolicyResult } from './policies.js';
+import { compareStrings } from './order.js';
 import { resolvedRefs, routeEntries, type RefProblem } from './routes.js';
 
 export interface MeshWorkload {
@@ -67,7 +68,7 @@ function inboundEntry(idx: ResourceIndex, self: MeshWorkload, clusters: ClusterR
   const policies = idx.authorizationPolicies
     .filter((p) => appliesTo(p, self))
     .map((p) => ({ name: key(nsOf(p), p.metadata.name), spec: p.spec }))
-    .sort((a, b) => a.name.localeCompare(b.name));
+    .sort((a, b) => compareStrings(a.name, b.name));
   const app = clusters.intern(`${INBOUND}|${self.appPort}`, [{ host: '127.0.0.1', port: self.appPort }], clusterSettings('http1', {}, false));
   const target: RuleTarget = {
     routeName: INBOUND,

@@ -10,6 +10,7 @@ import {
 } from '../resources.js';
 import { condition, type ResourceStatus, type RouteParentStatus } from '../status.js';
 import { durationMs } from './durations.js';
+import { olderFirst } from './order.js';
 import type { ListenerInfo } from './gateways.js';
 import { key, nsOf, type ResourceIndex } from './index-resources.js';
 import {
@@ -83,9 +84,6 @@ export interface PolicyResult {
   readonly effective: (listener: ListenerInfo, route: HTTPRoute) => TrafficSettings;
 }
 
-const older = (a: BackendTrafficPolicy, b: BackendTrafficPolicy): number =>
-  (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') ||
-  key(nsOf(a), a.metadata.name).localeCompare(key(nsOf(b), b.metadata.name));
 
 /**
  * Whether a target exists, or undefined for a kind that another translation serves (the gateway
@@ -99,7 +97,7 @@ const targetKey = (kind: string, namespace: string, name: string, sectionName = 
 function attachTrafficPolicies(idx: ResourceIndex, exists: TargetExists): { byTarget: Map<string, TrafficSettings>; statuses: ResourceStatus[] } {
   const byTarget = new Map<string, TrafficSettings>();
   const statuses: ResourceStatus[] = [];
-  for (const policy of [...idx.trafficPolicies].sort(older)) {
+  for (const policy of [...idx.trafficPolicies].sort(olderFirst)) {
     const ns = nsOf(policy);
     const ancestors: RouteParentStatus[] = [];
     for (const ref of policy.spec.targetRefs) {
