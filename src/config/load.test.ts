@@ -5,9 +5,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import type { LoadRequest } from './load-isolated.js';
-import { formatPath, loadConfig, type LoadResult, parseConfigText, parseDocuments } from './load.js';
+import { fork } from 'node:child_process';
+import { revive, toPlain, type PlainLoaded } from './load-plain.js';
+import { formatPath, loadConfig, parseConfigText, parseDocuments } from './load.js';
 import { formatConfigError, type Resource, type ResourceKind } from './resources.js';
 
 const testdata = join(dirname(fileURLToPath(import.meta.url)), 'testdata');
@@ -887,18 +887,18 @@ test('documents are validated as their files would be, located at their line in 
   assert.deepEqual(service.locate(['spec', 'ports', 0, 'port']), { file: 'mesh/services.yaml', line: 4, column: 23 });
 });
 
-test('the loader worker parses documents as parseDocuments does, positions included', async () => {
-  // parseDocumentsIsolated starts load-worker.js, which exists once built; under tsx a worker
-  // thread gets no TypeScript hooks (privatenumber/tsx#354), so the test registers them itself.
-  const entry = new URL('./load-worker.ts', import.meta.url).href;
-  const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
-  const request: LoadRequest = { documents: DOCUMENTS };
-  const worker = new Worker(boot, { eval: true, workerData: request });
+test('the child process validates documents as parseDocuments does, positions included', async () => {
+  // parseDocumentsIsolated forks load-child.js, which exists once built; here the TypeScript source runs under tsx.
+  const child = fork(new URL('./load-child.ts', import.meta.url), [], { execArgv: ['--import', 'tsx'], serialization: 'advanced' });
   try {
-    const [posted] = (await once(worker, 'message')) as [LoadResult];
+    child.send(DOCUMENTS);
+    const [posted] = (await once(child, 'message')) as [PlainLoaded];
     const expected = parseDocuments(DOCUMENTS);
-    assert.deepEqual(posted, { ...expected, resources: expected.resources.map(({ locate: _locate, ...plain }) => plain) });
+    assert.deepEqual(posted, toPlain(expected));
+    assert.deepEqual(revive(posted).resources.map((r) => r.locate(['spec'])), expected.resources.map((r) => r.source));
+    const [code] = (await once(child, 'exit')) as [number];
+    assert.equal(code, 0, 'the child exits once it has answered');
   } finally {
-    await worker.terminate();
+    child.kill();
   }
 });
