@@ -49,6 +49,13 @@ export type ControlMessage = SnapshotMessage;
 /** Annotation on a registry EndpointSlice: the SPIFFE ID its endpoints' proxy presents, so callers originate mTLS and verify it. */
 export const SPIFFE_ID_ANNOTATION = 'windrose.dev/spiffe-id';
 
+/**
+ * Annotation on a Service: the service accounts (comma-separated) whose proxies may register as its
+ * endpoints. Without it any workload of the Service's namespace may, as any pod a Service selects is
+ * its endpoint in Kubernetes.
+ */
+export const SERVICE_ACCOUNTS_ANNOTATION = 'windrose.dev/service-accounts';
+
 /** The namespace whose AuthorizationPolicies without a selector apply to every workload of the mesh (Istio's root namespace). */
 export const MESH_ROOT_NAMESPACE = 'windrose-system';
 

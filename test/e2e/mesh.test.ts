@@ -314,3 +314,17 @@ test('a proxy that cannot renew says so loudly, and renews once the control plan
   await web.waitForLog((l) => l.msg === 'certificate renewed' || (l.msg === 'certificate issued' && (l.time as number) > (alarm.time as number)), 30_000);
   await converged(c, 1);
 });
+
+test('a Service that names its service accounts gets no endpoint from a workload running as another', { timeout: 60_000 }, async () => {
+  const [reviewsApp, intruderApp, webApp] = [await backend('reviews'), await backend('intruder'), await backend('web')];
+  const guarded = service('reviews').replace('metadata: { name: reviews, namespace: default }', 'metadata: { name: reviews, namespace: default, annotations: { windrose.dev/service-accounts: reviews } }');
+  const c = await control({ 'mesh.yaml': guarded });
+  await sidecar(c, { serviceAccount: 'reviews', services: ['reviews'], appPort: reviewsApp.port });
+  await sidecar(c, { serviceAccount: 'intruder', services: ['reviews'], appPort: intruderApp.port });
+  const web = await sidecar(c, { serviceAccount: 'web', appPort: webApp.port });
+  await c.proc.waitForLog((l) => l.msg.startsWith('not registered as an endpoint') && String(l.spiffeId).endsWith('/sa/intruder'));
+  await converged(c, 3);
+  await reachable(web, 'http://reviews/warm', 'reviews');
+  for (let i = 0; i < 20; i++) assert.equal((await callThrough(web, `http://reviews/${i}`)).headers['x-backend'], 'reviews');
+  assert.equal(intruderApp.received.length, 0);
+});

@@ -31,6 +31,7 @@ export interface ObjectInfo {
   /** metadata.namespace, or "default" when absent. */
   readonly namespace: string;
   readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
   /** spec.selector.matchLabels; undefined when the object has no spec.selector. */
   readonly selector: Readonly<Record<string, string>> | undefined;
   readonly parentRefs: readonly ObjectRef[];
@@ -77,6 +78,7 @@ function objectInfo(v: unknown): ObjectInfo | undefined {
     name: str(metadata.name) ?? '',
     namespace: str(metadata.namespace) ?? 'default',
     labels: stringMap(metadata.labels),
+    annotations: stringMap(metadata.annotations),
     selector: isMapping(spec.selector) ? stringMap(spec.selector.matchLabels) : undefined,
     parentRefs: refs(spec.parentRefs),
     targetRefs: refs(spec.targetRefs),

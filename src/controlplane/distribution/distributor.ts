@@ -4,10 +4,10 @@
 //! proxy that needs exactly it.
 
 import type { Logger } from 'pino';
-import type { ConfigDocument, SnapshotMessage } from '../../mesh/protocol.js';
-import type { MeshDocument, PortInfo } from '../config/documents.js';
+import { SERVICE_ACCOUNTS_ANNOTATION, type ConfigDocument, type SnapshotMessage } from '../../mesh/protocol.js';
+import type { MeshDocument } from '../config/documents.js';
 import type { ControlMetrics } from '../metrics.js';
-import { registryDocuments } from '../registry/endpoint-slices.js';
+import { mayServe, registryDocuments, type ServiceInfo } from '../registry/endpoint-slices.js';
 import { workloadKey, type Workload } from '../registry/workloads.js';
 import { DocumentSelection } from './select.js';
 import { snapshotVersion } from './version.js';
@@ -174,11 +174,25 @@ export class Distributor {
   }
 
   private rebuildRegistry(): void {
-    const ports = new Map<string, readonly PortInfo[]>();
+    const services = new Map<string, ServiceInfo>();
     for (const d of this.configDocs) {
-      for (const o of d.objects) if (o.apiVersion === 'v1' && o.kind === 'Service') ports.set(`${o.namespace}/${o.name}`, o.ports);
+      for (const o of d.objects) {
+        if (o.apiVersion !== 'v1' || o.kind !== 'Service') continue;
+        const accounts = o.annotations[SERVICE_ACCOUNTS_ANNOTATION];
+        services.set(`${o.namespace}/${o.name}`, {
+          ports: o.ports,
+          ...(accounts === undefined ? {} : { serviceAccounts: accounts.split(',').map((a) => a.trim()).filter((a) => a !== '') }),
+        });
+      }
     }
-    this.registryDocs = registryDocuments(this.workloads, (ns, name) => ports.get(`${ns}/${name}`));
+    const lookup = (ns: string, name: string) => services.get(`${ns}/${name}`);
+    for (const w of this.workloads) {
+      const refused = w.services.filter((s) => !mayServe(w, lookup(w.namespace, s)));
+      if (refused.length > 0) {
+        this.opts.log.warn({ proxy: w.id, spiffeId: w.spiffeId, services: refused }, `not registered as an endpoint: the Service names other service accounts (${SERVICE_ACCOUNTS_ANNOTATION})`);
+      }
+    }
+    this.registryDocs = registryDocuments(this.workloads, lookup);
   }
 
   private schedule(delayMs: number): void {

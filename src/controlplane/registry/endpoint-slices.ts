@@ -16,8 +16,20 @@ const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
 const MANAGER = 'windrose-control';
 
-/** The ports of a Service in the config, or undefined when the config has no such Service. */
-export type ServicePorts = (namespace: string, name: string) => readonly PortInfo[] | undefined;
+/** What the config says of a Service that registry slices need to know. */
+export interface ServiceInfo {
+  readonly ports: readonly PortInfo[];
+  /** The service accounts allowed to serve it (SERVICE_ACCOUNTS_ANNOTATION); undefined = any in its namespace. */
+  readonly serviceAccounts?: readonly string[];
+}
+
+/** A Service of the config, or undefined when the config has no such Service. */
+export type ServiceLookup = (namespace: string, name: string) => ServiceInfo | undefined;
+
+/** Whether a workload may be an endpoint of a Service: a Service that names service accounts admits only those. */
+export function mayServe(w: Workload, service: ServiceInfo | undefined): boolean {
+  return service?.serviceAccounts === undefined || service.serviceAccounts.includes(w.serviceAccount);
+}
 
 /** Code-unit order, the same whatever the locale. */
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -38,8 +50,10 @@ function slicePorts(w: Workload, ports: readonly PortInfo[] | undefined) {
   }));
 }
 
-export function registryDocuments(workloads: readonly Workload[], servicePorts: ServicePorts): ConfigDocument[] {
-  const slices = workloads.flatMap((w) => w.services.map((service) => ({ service, w, name: sliceName(service, w) })));
+export function registryDocuments(workloads: readonly Workload[], services: ServiceLookup): ConfigDocument[] {
+  const slices = workloads.flatMap((w) => w.services
+    .filter((service) => mayServe(w, services(w.namespace, service)))
+    .map((service) => ({ service, w, name: sliceName(service, w) })));
   slices.sort((a, b) => compare(a.w.namespace, b.w.namespace) || compare(a.name, b.name));
   return slices.map(({ service, w, name }) => ({
     file: REGISTRY_FILE,
@@ -54,7 +68,7 @@ export function registryDocuments(workloads: readonly Workload[], servicePorts: 
         annotations: { [SPIFFE_ID_ANNOTATION]: w.spiffeId },
       },
       addressType: addressType(w.address),
-      ports: slicePorts(w, servicePorts(w.namespace, service)),
+      ports: slicePorts(w, services(w.namespace, service)?.ports),
       endpoints: [{ addresses: [w.address], conditions: { ready: true }, ...(w.zone === undefined ? {} : { zone: w.zone }) }],
     }),
   }));

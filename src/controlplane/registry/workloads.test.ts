@@ -82,7 +82,7 @@ test('registry EndpointSlices pass windrose\'s own schema, in a stable order and
     workload('a', { services: ['reviews', 'ratings'] }),
     workload('c', { address: 'reviews-c.shop.svc' }),
   ];
-  const ports = (_ns: string, name: string) => (name === 'reviews' ? [{ name: 'http' }, { name: 'grpc', appProtocol: 'kubernetes.io/h2c' }] : undefined);
+  const ports = (_ns: string, name: string) => (name === 'reviews' ? { ports: [{ name: 'http' }, { name: 'grpc', appProtocol: 'kubernetes.io/h2c' }] } : undefined);
   const docs = registryDocuments(workloads, ports);
   assert.deepEqual(registryDocuments([...workloads].reverse(), ports), docs);
   const loaded = parseConfigText(docs.map((d) => d.text).join('---\n'), 'registry');
@@ -100,4 +100,13 @@ test('registry EndpointSlices pass windrose\'s own schema, in a stable order and
   // Without the Service in the config: one unnamed port.
   const ratings = slices.find((r) => r.metadata.labels?.['kubernetes.io/service-name'] === 'ratings')!;
   assert.ok(ratings.kind === 'EndpointSlice' && ratings.spec.ports?.length === 1 && ratings.spec.ports[0].name === undefined);
+});
+
+test('a Service that names service accounts gets endpoints only from proxies running as one of them', () => {
+  const workloads = [workload('a'), workload('b', { serviceAccount: 'intruder', spiffeId: 'spiffe://cluster.local/ns/shop/sa/intruder' })];
+  const only = (accounts?: string[]) => () => ({ ports: [], ...(accounts ? { serviceAccounts: accounts } : {}) });
+  const endpoints = (docs: ReturnType<typeof registryDocuments>) => docs.map((d) => /spiffe-id: (\S+)/.exec(d.text)?.[1]);
+  assert.deepEqual(endpoints(registryDocuments(workloads, only(['reviews']))), ['spiffe://cluster.local/ns/shop/sa/reviews']);
+  assert.equal(registryDocuments(workloads, only()).length, 2, 'without the annotation, any service account of the namespace');
+  assert.equal(registryDocuments(workloads, only([])).length, 0);
 });
