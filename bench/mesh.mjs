@@ -70,7 +70,7 @@ function parseCli() {
 // Setup
 
 const opts = parseCli();
-const { tools, pinning, CPU, pin, tempDirs, cleanup } = setUpHarness(log);
+const { tools, pinning, CPU, pin, tempDirs, runAndExit } = setUpHarness(log);
 const ctx = { pin, tools, tempDirs };
 if (!tools.wrk) fail('wrk is required for the max-throughput phase (apt-get install wrk)', 1);
 const openssl = which('openssl', ['/usr/bin/openssl']);
@@ -571,12 +571,4 @@ async function main() {
   return runs.some((x) => x.error) || runs.length === 0 ? 1 : 0;
 }
 
-let exitCode = 1;
-try {
-  exitCode = await main();
-} catch (err) {
-  log(`bench: error: ${err.stack ?? err}`);
-} finally {
-  await cleanup();
-}
-process.exit(exitCode);
+await runAndExit(main);

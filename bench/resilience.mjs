@@ -160,7 +160,7 @@ function parseCli() {
 
 const opts = parseCli();
 
-const { tools, pinning, CPU, pin, tempDirs, cleanup, stopping } = setUpHarness(log);
+const { tools, pinning, CPU, pin, tempDirs, stopping, runAndExit } = setUpHarness(log);
 const ctx = { pin, tools, tempDirs };
 if (!fs.existsSync(windroseEntry)) fail(`${path.relative(repoRoot, windroseEntry)} not found — build the gateway first (npm run build)`, 1);
 if (!tools.wrk) fail('wrk is required for the max-throughput phases (apt-get install wrk)', 1);
@@ -665,12 +665,4 @@ async function main() {
   return anyFailed ? 1 : 0;
 }
 
-let exitCode = 1;
-try {
-  exitCode = await main();
-} catch (err) {
-  log(`bench: error: ${err.stack ?? err}`);
-} finally {
-  await cleanup();
-}
-process.exit(exitCode);
+await runAndExit(main);

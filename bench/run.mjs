@@ -56,7 +56,7 @@ function parseCli() {
 
 const opts = parseCli();
 
-const { tools, pinning, CPU, pin, tempDirs, cleanup, stopping } = setUpHarness(log);
+const { tools, pinning, CPU, pin, tempDirs, stopping, runAndExit } = setUpHarness(log);
 const ctx = { pin, tools, upstreamPort: null, tempDirs };
 
 // Targets to run.
@@ -258,14 +258,4 @@ async function main() {
   return Object.keys(failed).length ? 1 : 0;
 }
 
-let exitCode = 1;
-try {
-  const code = await main();
-  exitCode = code ?? 1;
-} catch (err) {
-  log(`bench: error: ${err.stack ?? err}`);
-  exitCode = 1;
-} finally {
-  await cleanup();
-}
-process.exit(exitCode);
+await runAndExit(main);

@@ -54,5 +54,17 @@ export function setUpHarness(log) {
   }
   /** True once cleanup has begun: a measurement that fails then failed because its processes were stopped. */
   const stopping = () => cleaningUp !== null;
-  return { tools, pinning, CPU, pin, tempDirs, cleanup, stopping };
+  /** Runs the benchmark's main, always cleans up, and exits with its code (1 if it threw or gave none). */
+  async function runAndExit(main) {
+    let exitCode = 1;
+    try {
+      exitCode = (await main()) ?? 1;
+    } catch (err) {
+      log(`bench: error: ${err.stack ?? err}`);
+    } finally {
+      await cleanup();
+    }
+    process.exit(exitCode);
+  }
+  return { tools, pinning, CPU, pin, tempDirs, cleanup, stopping, runAndExit };
 }
