@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { Active } from '../config/snapshot.js';
 import type { Resource } from '../config/resources.js';
 import { sendJson, sendJsonError } from '../json-response.js';
+import { startReadOnlyServer } from './read-only-server.js';
 
 /** A process serving the data plane, as /ready lists it: its pid is what a drain is sent to. */
 export interface WorkerView {
@@ -47,38 +48,25 @@ export function describeActive(active: Active): unknown {
 }
 
 export function startAdmin(host: string, port: number, source: AdminSource): Promise<http.Server> {
-  const server = http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET' && req.method !== 'HEAD') return sendJsonError(res, 405, 'method_not_allowed', 'the admin API is read-only');
-    switch (path) {
-      case '/live': return sendJson(res, 200, { live: true });
-      case '/ready': {
-        const ready = source.ready();
-        return sendJson(res, ready ? 200 : 503, { ready, version: source.active()?.snapshot.version ?? null, workers: source.workers() });
-      }
-      case '/config': {
-        const active = source.active();
-        return active ? sendJson(res, 200, describeActive(active)) : sendJsonError(res, 503, 'no_config', 'no config applied yet');
-      }
-      case '/status': {
-        const active = source.active();
-        return sendJson(res, 200, { version: active?.snapshot.version ?? null, resources: active?.snapshot.statuses ?? [] });
-      }
-      case '/metrics':
-        source.metrics().then(
-          (m) => { res.writeHead(200, { 'content-type': m.contentType }); res.end(m.body); },
-          (err: Error) => sendJsonError(res, 500, 'metrics_failed', err.message),
-        );
-        return;
-      default:
-        return sendJsonError(res, 404, 'not_found', 'try /ready, /live, /config, /status or /metrics');
-    }
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve(server);
-    });
+  return startReadOnlyServer(host, port, {
+    '/ready': (res) => {
+      const ready = source.ready();
+      sendJson(res, ready ? 200 : 503, { ready, version: source.active()?.snapshot.version ?? null, workers: source.workers() });
+    },
+    '/config': (res) => {
+      const active = source.active();
+      if (active) sendJson(res, 200, describeActive(active));
+      else sendJsonError(res, 503, 'no_config', 'no config applied yet');
+    },
+    '/status': (res) => {
+      const active = source.active();
+      sendJson(res, 200, { version: active?.snapshot.version ?? null, resources: active?.snapshot.statuses ?? [] });
+    },
+    '/metrics': (res) => {
+      source.metrics().then(
+        (m) => { res.writeHead(200, { 'content-type': m.contentType }); res.end(m.body); },
+        (err: Error) => sendJsonError(res, 500, 'metrics_failed', err.message),
+      );
+    },
   });
 }

@@ -2,9 +2,9 @@
 //! readiness, Prometheus metrics, and `/proxies`, what each proxy registered and which config
 //! version it was sent, acknowledged or rejected.
 
-import http from 'node:http';
+import { startReadOnlyServer } from '../admin/read-only-server.js';
 import type { AddressInfo } from 'node:net';
-import { sendJson, sendJsonError } from '../json-response.js';
+import { sendJson } from '../json-response.js';
 import { CONTENT_TYPE } from '../telemetry/series.js';
 import type { ProxyStatus } from './distribution/distributor.js';
 import type { Workload } from './registry/workloads.js';
@@ -41,36 +41,23 @@ function describe(p: ProxyView): unknown {
   };
 }
 
-export function startControlAdmin(host: string, port: number, source: ControlAdminSource): Promise<{ port: number; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET' && req.method !== 'HEAD') return sendJsonError(res, 405, 'method_not_allowed', 'the admin API is read-only');
-    switch (path) {
-      case '/live': return sendJson(res, 200, { live: true });
-      case '/ready': {
-        const ready = source.ready();
-        return sendJson(res, ready ? 200 : 503, { ready });
-      }
-      case '/proxies': return sendJson(res, 200, source.proxies().map(describe));
-      case '/metrics':
-        res.writeHead(200, { 'content-type': CONTENT_TYPE });
-        res.end(source.metrics());
-        return;
-      default:
-        return sendJsonError(res, 404, 'not_found', 'try /ready, /live, /proxies or /metrics');
-    }
+export async function startControlAdmin(host: string, port: number, source: ControlAdminSource): Promise<{ port: number; close(): Promise<void> }> {
+  const server = await startReadOnlyServer(host, port, {
+    '/ready': (res) => {
+      const ready = source.ready();
+      sendJson(res, ready ? 200 : 503, { ready });
+    },
+    '/proxies': (res) => sendJson(res, 200, source.proxies().map(describe)),
+    '/metrics': (res) => {
+      res.writeHead(200, { 'content-type': CONTENT_TYPE });
+      res.end(source.metrics());
+    },
   });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve({
-        port: (server.address() as AddressInfo).port,
-        close: () => new Promise<void>((done) => {
-          server.close(() => done());
-          server.closeAllConnections();
-        }),
-      });
-    });
-  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((done) => {
+      server.close(() => done());
+      server.closeAllConnections();
+    }),
+  };
 }
