@@ -55,15 +55,5 @@ export function parseWorkload(v: unknown): Workload | string {
 
 /** The registry entry of a proxy: what it described, under the identity its certificate proved. */
 export function workloadOf(d: ProxyDescriptor, who: { spiffeId: string; namespace: string; serviceAccount: string }): Workload {
-  return {
-    id: d.id,
-    spiffeId: who.spiffeId,
-    namespace: who.namespace,
-    serviceAccount: who.serviceAccount,
-    services: d.services,
-    labels: d.labels,
-    address: d.address,
-    port: d.port,
-    ...(d.zone === undefined ? {} : { zone: d.zone }),
-  };
+  return { ...d, spiffeId: who.spiffeId, namespace: who.namespace, serviceAccount: who.serviceAccount };
 }

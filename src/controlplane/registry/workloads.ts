@@ -2,18 +2,14 @@
 //! workload stays until its proxy has been silent for the heartbeat timeout, whether or not its
 //! stream is open, so a reconnect or a control-plane restart does not flap its endpoints.
 
-export interface Workload {
-  /** The proxy's id as it said it in hello. */
-  readonly id: string;
+import type { ProxyDescriptor } from '../../mesh/protocol.js';
+
+/** What a proxy described of itself, under the identity its client certificate proved. */
+export interface Workload extends ProxyDescriptor {
   /** From the proxy's client certificate, never from what it says. */
   readonly spiffeId: string;
   readonly namespace: string;
   readonly serviceAccount: string;
-  readonly services: readonly string[];
-  readonly labels: Readonly<Record<string, string>>;
-  readonly address: string;
-  readonly port: number;
-  readonly zone?: string;
 }
 
 /** Two proxies may not take over each other's registration by choosing the same id: the identity is part of the key. */
