@@ -14,9 +14,11 @@ import tls from 'node:tls';
 import { promisify } from 'node:util';
 import type { ProxyDescriptor, SnapshotMessage } from '../../src/mesh/protocol.js';
 import {
-  documentsOfKind, eventually, issueSvid, keyAndCsr, mintToken, MeshStream, postSvid, startControl, type ControlProcess, type Svid,
+  documentsOfKind, issueSvid, mintToken, MeshStream, postSvid, startControl, type ControlProcess, type Svid,
 } from '../helpers/mesh-client.js';
 import { CLI } from '../helpers/windrose.js';
+import { until } from '../helpers/metrics.js';
+import { createKeyAndCsr } from '../../src/mesh/csr.js';
 
 const run = promisify(execFile);
 const temps: string[] = [];
@@ -169,7 +171,7 @@ describe('config distribution', () => {
   });
 
   test('a change to one workload\'s policy is pushed to its proxy only; a shared change to both', async () => {
-    const settled = async () => eventually('both proxies to ack their last snapshot', async () => {
+    const settled = async () => until('both proxies to ack their last snapshot', async () => {
       const list = await proxies(c);
       return list.length === 2 && list.every((p) => p.connected && p.ackedVersion === p.sentVersion) ? list : undefined;
     });
@@ -196,7 +198,7 @@ describe('config distribution', () => {
     assert.equal(logged.proxy, 'reviews-1');
     assert.equal(logged.spiffeId, 'spiffe://cluster.local/ns/shop/sa/reviews');
     assert.match(String(logged.error), /unknownField: unknown field/);
-    const shown = await eventually('the NACK in /proxies', async () => (await proxies(c)).find((p) => p.id === 'reviews-1' && p.nack !== undefined));
+    const shown = await until('the NACK in /proxies', async () => (await proxies(c)).find((p) => p.id === 'reviews-1' && p.nack !== undefined));
     assert.equal((shown.nack as { version: string }).version, bad.version);
     assert.notEqual(shown.ackedVersion, bad.version);
     // The control plane's own loader rejected the change too, and counted it.
@@ -205,7 +207,7 @@ describe('config distribution', () => {
     write('mesh.yaml', MESH_ROUTE('5s'));
     const good = await reviews.waitForSnapshot(hasText('request: 5s'), from);
     assert.equal(reviews.closed, false);
-    await eventually('the fix to be acked', async () => (await proxies(c)).find((p) => p.id === 'reviews-1' && p.ackedVersion === good.version));
+    await until('the fix to be acked', async () => (await proxies(c)).find((p) => p.id === 'reviews-1' && p.ackedVersion === good.version));
     const text = await metrics(c);
     assert.match(text, /windrose_control_acks_total\{result="nack"\} 1\n/);
     assert.match(text, /windrose_control_proxies 2\n/);
@@ -262,7 +264,7 @@ describe('restarts and certificates', () => {
     const foreignDir = tempDir();
     const foreign = await control(foreignDir);
     const stranger = await issueSvid(foreign.port, foreign.trustBundle(), { token: await mintToken(foreignDir, 'shop', 'reviews') });
-    const refused = await postSvid(c.port, ca, (await keyAndCsr()).csrPem, { svid: stranger });
+    const refused = await postSvid(c.port, ca, createKeyAndCsr().csrPem, { svid: stranger });
     assert.equal(refused.status, 401);
     assert.match(await metrics(c), /windrose_control_svids_issued_total\{reason="renew"\} 1\n/);
   });
@@ -293,7 +295,7 @@ describe('restarts and certificates', () => {
     const retired = await s.waitForSnapshot((m) => m.trustBundle.length === 1, s.snapshots.indexOf(rotated));
     assert.deepEqual(retired.trustBundle, [newRoot]);
     // From now on the control plane serves a certificate of the new root.
-    await eventually('a stream verified with the new root alone', async () => {
+    await until('a stream verified with the new root alone', async () => {
       try {
         const fresh = await MeshStream.open(c.port, newRoot, renewed, undefined);
         fresh.close();
@@ -341,7 +343,7 @@ describe('restarts and certificates', () => {
       socket.on('error', reject);
     });
     const first = await serial();
-    await eventually('a new serving certificate', async () => ((await serial()) !== first ? true : undefined), 10_000);
+    await until('a new serving certificate', async () => ((await serial()) !== first ? true : undefined), 10_000);
     await c.waitForLog((l) => l.msg === 'serving certificate renewed');
   });
 });

@@ -1,88 +1,39 @@
 //! The proxy's side of the control plane, for tests: start `windrose control`, get an SVID with a
 //! join token or by renewal, and hold a config stream (HTTP/2 over mTLS, NDJSON both ways).
 
-import 'reflect-metadata';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { webcrypto } from 'node:crypto';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http2 from 'node:http2';
 import https from 'node:https';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
-import * as x509 from '@peculiar/x509';
 import type { ProxyDescriptor, ProxyMessage, SnapshotMessage } from '../../src/mesh/protocol.js';
-import type { LogLine } from './windrose.js';
-import { CLI } from './windrose.js';
+import { createKeyAndCsr } from '../../src/mesh/csr.js';
+import { until } from './metrics.js';
+import { CLI, spawnWindrose, type LogLine, type WindroseProcess } from './windrose.js';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
-const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-
-/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-export interface ControlProcess {
-  readonly proc: ChildProcess;
+export interface ControlProcess extends WindroseProcess {
   readonly port: number;
   readonly admin: string;
-  readonly logs: LogLine[];
-  waitForLog(pred: (l: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
   /** The root(s) clients trust, as the CA directory holds them now. */
   trustBundle(): string;
-  stop(): Promise<number | null>;
 }
 
 /** Starts `windrose control` on free ports and resolves once it logs "ready". */
 export async function startControl(dataDir: string, args: readonly string[] = []): Promise<ControlProcess> {
-  const proc = spawn(CLI, [
+  const p = spawnWindrose([
     'control', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--log-format', 'json', '--log-level', 'debug', ...args,
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const logs: LogLine[] = [];
-  const waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
-  let other = '';
-  createInterface({ input: proc.stderr! }).on('line', (line) => {
-    let parsed: LogLine;
-    try { parsed = JSON.parse(line) as LogLine; } catch { other += `${line}\n`; return; }
-    logs.push(parsed);
-    for (const w of [...waiters]) if (w.pred(parsed)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(parsed); }
-  });
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  const waitForLog = (pred: (l: LogLine) => boolean, timeoutMs = 15_000) => {
-    const seen = logs.find(pred);
-    if (seen) return Promise.resolve(seen);
-    return new Promise<LogLine>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for a log line; stderr:\n${other}\nlogs:\n${logs.map((l) => JSON.stringify(l)).join('\n')}`)), timeoutMs);
-      const w = { pred, resolve: (l: LogLine) => { clearTimeout(timer); resolve(l); } };
-      waiters.push(w);
-      void exited.then((code) => {
-        if (!waiters.includes(w)) return;
-        clearTimeout(timer);
-        reject(new Error(`windrose control exited with ${code}; stderr:\n${other}`));
-      });
-    });
-  };
-  const stop = async () => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-    return exited;
-  };
+  ]);
   let ready: LogLine;
   try {
-    ready = await waitForLog((l) => l.msg === 'ready');
+    ready = await p.waitForLog((l) => l.msg === 'ready');
   } catch (err) {
-    await stop();
+    await p.stop();
     throw err;
   }
   return {
-    proc, logs, waitForLog, stop,
+    ...p,
     port: ready.port as number,
     admin: `http://127.0.0.1:${ready.adminPort as number}`,
     trustBundle: () => fs.readdirSync(path.join(dataDir, 'ca'))
@@ -96,12 +47,6 @@ export async function mintToken(dataDir: string, namespace: string, serviceAccou
   return stdout.trim();
 }
 
-export async function keyAndCsr(): Promise<{ keyPem: string; csrPem: string }> {
-  const keys = (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: 'CN=workload', keys, signingAlgorithm: EC });
-  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey);
-  return { keyPem: x509.PemConverter.encode(pkcs8, 'PRIVATE KEY'), csrPem: csr.toString('pem') };
-}
 
 export interface Svid {
   /** Leaf, then any intermediates. */
@@ -132,7 +77,7 @@ export function postSvid(port: number, ca: string, csrPem: string, auth: { token
 
 /** A fresh key and an SVID for it. */
 export async function issueSvid(port: number, ca: string, auth: { token: string } | { svid: Svid }): Promise<Svid> {
-  const { keyPem, csrPem } = await keyAndCsr();
+  const { keyPem, csrPem } = createKeyAndCsr();
   const answer = await postSvid(port, ca, csrPem, auth);
   if (answer.status !== 200) throw new Error(`POST /v1/svid answered ${answer.status}: ${JSON.stringify(answer.json)}`);
   return { certPem: answer.json.certificate!, keyPem, trustBundle: answer.json.trustBundle! };
@@ -229,7 +174,7 @@ export class MeshStream {
 
   /** Resolves once the stream is closed (by either side). */
   async waitClosed(timeoutMs = 15_000): Promise<void> {
-    await eventually('the stream to close', () => (this.closed ? true : undefined), timeoutMs);
+    await until('the stream to close', () => (this.closed ? true : undefined), timeoutMs);
   }
 
   stopHeartbeats(): void {

@@ -1,15 +1,14 @@
 //! A mesh on loopback for end-to-end tests: the real `windrose control` and `windrose sidecar`
 //! processes, each on its own free ports, with a temporary data dir and config dir.
 
-import { execFile } from 'node:child_process';
 import http from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { mintToken } from './mesh-client.js';
 import { until } from './metrics.js';
 import { freePort } from './ports.js';
-import { CLI, spawnWindrose, tempConfigDir, type WindroseProcess } from './windrose.js';
+import { spawnWindrose, tempConfigDir, type WindroseProcess } from './windrose.js';
 
 export interface MeshControl {
   /** The running process; replaced by restart(). */
@@ -47,10 +46,7 @@ export async function startMeshControl(files: Record<string, string>, opts: Cont
     admin: `http://127.0.0.1:${adminPort}`,
     dataDir, configDir,
     caFile: join(dataDir, 'ca', 'root.crt.pem'),
-    token: async (namespace, serviceAccount) => {
-      const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'control', 'token', '--data-dir', dataDir, '--namespace', namespace, '--service-account', serviceAccount]);
-      return stdout.trim();
-    },
+    token: (namespace, serviceAccount) => mintToken(dataDir, namespace, serviceAccount),
     write: (name, text) => writeFileSync(join(configDir, name), text),
     start: async () => {
       control.proc = spawnWindrose([
