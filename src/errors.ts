@@ -17,6 +17,7 @@ export const ERRORS = {
   backend_not_resolved: { status: 500, meaning: 'The route rule names a backend that could not be resolved (missing, not permitted, or of an unsupported kind).' },
   filter_not_supported: { status: 500, meaning: 'The route rule uses a filter windrose does not support; Gateway API says such requests get an error rather than skip the filter.' },
   internal_error: { status: 500, meaning: 'windrose failed while handling the request; the log has the details.' },
+  connect_not_supported: { status: 501, meaning: 'CONNECT tunnels are not served: send the request itself (in the mesh the application speaks plain HTTP and the sidecars encrypt).' },
   upstream_reset: { status: 502, meaning: 'The backend closed or reset the connection before sending a complete response head.' },
   upstream_bad_response: { status: 502, meaning: 'The backend answered with something that is not valid HTTP.' },
   upstream_connect_failed: { status: 503, meaning: 'No connection to the backend could be made (refused, unreachable, or connect timeout).' },

@@ -136,6 +136,10 @@ describe('hostile clients, limits and slow connections', () => {
     assert.equal(seen.headers.host, 'shop.example');
   });
 
+  test('a CONNECT tunnel request gets 501 connect_not_supported, not a silent close', async () => {
+    await refused('CONNECT shop.example:443 HTTP/1.1\r\nHost: shop.example:443\r\n\r\n', 501, 'connect_not_supported', 'CONNECT');
+  });
+
   test('malformed request lines and unsupported HTTP versions answer 400', async () => {
     const cases: Record<string, string> = {
       'not a request line': 'GARBAGE\r\n\r\n',

@@ -20,6 +20,7 @@ const MESSAGES: Partial<Record<ErrorCode, string>> = {
   headers_too_large: 'the request headers are too large',
   request_header_timeout: 'the request head did not arrive in time',
   bad_request: 'the request is malformed',
+  connect_not_supported: 'CONNECT is not served here; send the request itself',
 };
 
 /** What Node's HTTP/1 server keeps on each socket: the response being written and the parser with its latest request. */
@@ -30,6 +31,14 @@ type ServerSocket = Duplex & {
 
 /** llhttp repeats its error for every later packet on a broken connection; one answer is enough. */
 const answered = new WeakSet<Duplex>();
+
+/**
+ * Returns the 'connect' listener of a port: Node would close a CONNECT request's connection without a
+ * word; it gets the JSON error instead (an HTTP_PROXY client asking for an https:// URL, say).
+ */
+export function connectHandler(counted: (status: number) => void) {
+  return (_req: IncomingMessage, socket: Duplex) => counted(refuse(socket, 'connect_not_supported'));
+}
 
 /** Returns the 'clientError' listener of a port; `counted` hears the status of each refusal, for metrics. */
 export function clientErrorHandler(counted: (status: number) => void) {
@@ -82,6 +91,7 @@ function statusText(status: number): string {
     case 400: return 'Bad Request';
     case 408: return 'Request Timeout';
     case 431: return 'Request Header Fields Too Large';
+    case 501: return 'Not Implemented';
     default: return 'Error';
   }
 }

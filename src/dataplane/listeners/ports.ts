@@ -12,7 +12,7 @@ import type { PortConfig, Snapshot } from '../../config/model.js';
 import { asDownstream, type PortState, type RequestHandler } from '../proxy.js';
 import type { UpgradeHandler } from '../upgrade.js';
 import { recordUnrouted } from '../../telemetry/metrics.js';
-import { clientErrorHandler } from './client-errors.js';
+import { clientErrorHandler, connectHandler } from './client-errors.js';
 import { Connections } from './connections.js';
 import { pruneContexts, SniContexts, TLS_MIN_VERSION } from './tls-contexts.js';
 import type { Credentials, MeshCredentials } from '../../mesh/credentials.js';
@@ -166,7 +166,9 @@ export class Ports {
       maxHeaderSize: limits.maxHeaderBytes, keepAliveTimeout: limits.idleTimeoutMs, requestTimeout: 0, headersTimeout,
       connectionsCheckingInterval: Math.min(Math.max(headersTimeout / 4, 250), 30_000), requireHostHeader: false,
     }, this.onRequest(state, connections));
-    h1.on('clientError', clientErrorHandler((status) => recordUnrouted(state.config.listeners[0] ?? '', status, 0)));
+    const counted = (status: number) => recordUnrouted(state.config.listeners[0] ?? '', status, 0);
+    h1.on('clientError', clientErrorHandler(counted));
+    h1.on('connect', connectHandler(counted));
     h1.on('upgrade', this.onUpgrade(state, connections));
     const h2 = http2.createServer({ maxSessionMemory: 64, settings: { maxHeaderListSize: limits.maxHeaderBytes } }, this.onRequest(state, connections));
     h2.setTimeout(limits.idleTimeoutMs);
@@ -241,7 +243,9 @@ export class Ports {
       attach: (state, connections) => {
         const tlsState: PortState = { get config() { return state.config; }, set config(c) { state.config = c; }, scheme: 'https' };
         server.on('request', this.onRequest(tlsState, connections));
-        server.on('clientError', clientErrorHandler((status) => recordUnrouted(state.config.listeners[0] ?? '', status, 0)));
+        const counted = (status: number) => recordUnrouted(state.config.listeners[0] ?? '', status, 0);
+        server.on('clientError', clientErrorHandler(counted));
+        server.on('connect', connectHandler(counted));
         server.on('session', (s: Http2Session) => connections.session(s));
         server.on('upgrade', this.onUpgrade(tlsState, connections));
         server.on('secureConnection', (socket: TLSSocket) => {
@@ -268,7 +272,9 @@ export class Ports {
     server.setTimeout(config.limits.idleTimeoutMs);
     // HTTP/1.1 over TLS runs Node's HTTP/1.1 connection code on this server object, which reads these from it.
     Object.assign(server, { maxHeaderSize: config.limits.maxHeaderBytes, requireHostHeader: false });
-    server.on('clientError', clientErrorHandler((status) => recordUnrouted(state.config.listeners[0] ?? '', status, 0)));
+    const counted = (status: number) => recordUnrouted(state.config.listeners[0] ?? '', status, 0);
+    server.on('clientError', clientErrorHandler(counted));
+    server.on('connect', connectHandler(counted));
     server.on('session', (s: Http2Session) => connections.session(s));
     server.on('upgrade', this.onUpgrade(state, connections));
     server.on('tlsClientError', (_err: Error, socket: Socket) => socket.destroy());
