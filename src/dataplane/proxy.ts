@@ -21,7 +21,7 @@ import type { TryOutcome, UpstreamHost } from './upstream/host.js';
 import type { UpstreamPools } from './upstream/pools.js';
 import { backoffMs } from './upstream/retry/backoff.js';
 import { retriable } from './upstream/retry/policy.js';
-import { peerIdentity } from './listeners/peer.js';
+import { callerIdentity, MTLS_REQUIRED } from './listeners/peer.js';
 
 export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
 
@@ -148,9 +148,9 @@ export class RequestHandler {
       recordUnrouted(port.listeners[0] ?? '', status, (performance.now() - started) / 1000);
       return;
     }
-    const peer = port.protocol === 'MTLS' ? peerIdentity('stream' in req ? req.stream.session?.socket : req.socket) : undefined;
-    if (peer === undefined && port.mtlsMode === 'STRICT') {
-      const status = sendError(res, 'mtls_required', 'this port serves mutual TLS with a mesh identity only', requestId, CLOSE);
+    const peer = callerIdentity(port, 'stream' in req ? req.stream.session?.socket : req.socket);
+    if (peer === null) {
+      const status = sendError(res, 'mtls_required', MTLS_REQUIRED, requestId, CLOSE);
       recordUnrouted(port.listeners[0] ?? '', status, (performance.now() - started) / 1000);
       return;
     }

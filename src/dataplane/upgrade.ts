@@ -13,7 +13,7 @@ import { chooseBackend, type PortState } from './proxy.js';
 import { readRequestHeaders, setForwardingHeaders } from './request-headers.js';
 import { hashKeyOf } from './upstream/hash-key.js';
 import type { UpstreamPools } from './upstream/pools.js';
-import { peerIdentity } from './listeners/peer.js';
+import { callerIdentity, MTLS_REQUIRED } from './listeners/peer.js';
 
 function answer(socket: Duplex, status: number, headers: readonly (readonly [string, string])[], body: string): number {
   if (socket.writable) {
@@ -53,6 +53,11 @@ export class UpgradeHandler {
     const query = q < 0 ? '' : url.slice(q + 1);
     const upgrade = req.headers.upgrade ?? '';
     socket.on('error', () => socket.destroy());
+    const peer = callerIdentity(port, req.socket);
+    if (peer === null) {
+      recordUnrouted(port.listeners[0] ?? '', refuse(socket, 'mtls_required', MTLS_REQUIRED, requestId), 0);
+      return;
+    }
     const match = port.routes.match({ host: down.host, method: req.method ?? 'GET', path, query, header: (n) => down.headers.get(n) });
     if (!match) {
       recordUnrouted(port.listeners[0] ?? '', refuse(socket, 'route_not_found', 'no route matches this request', requestId), 0);
@@ -63,8 +68,7 @@ export class UpgradeHandler {
     const preq: ProxyRequest = {
       method: req.method ?? 'GET', path, query, authority: down.host, headers: down.headers, scheme: state.scheme,
       clientAddress: req.socket.remoteAddress ?? '', requestId, matchedPrefix: match.prefix, mirrors: undefined,
-      peer: state.config.protocol === 'MTLS' ? peerIdentity(req.socket) : undefined,
-      port: state.config.port,
+      peer, port: port.port,
     };
     Promise.resolve(runRequestFilters(target.filters, preq)).then(async (outcome) => {
       if (outcome !== undefined) return done(-1, answerLocal(socket, outcome, requestId));

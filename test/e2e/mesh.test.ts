@@ -11,6 +11,7 @@ import { createCA } from '../helpers/certs.js';
 import { startLoad } from '../helpers/load.js';
 import { callThrough, converged, proxies, startMeshControl, startSidecar, type MeshControl, type Sidecar } from '../helpers/mesh.js';
 import { until } from '../helpers/metrics.js';
+import { rawExchange } from '../helpers/raw.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 after(async () => {
@@ -92,6 +93,9 @@ test('sidecars speak mutual TLS, pass the caller identity on, and a STRICT inbou
   const plain = await plainGet(reviews.inbound);
   assert.equal(plain.status, 403);
   assert.equal((JSON.parse(plain.body) as { error: { code: string } }).error.code, 'mtls_required');
+  const upgrade = await rawExchange(reviews.inbound, 'GET /ws HTTP/1.1\r\nHost: reviews\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+  assert.equal(upgrade.responses[0]?.status, 403, 'a plaintext upgrade is refused too');
+  assert.equal((upgrade.responses[0].json() as { error: { code: string } }).error.code, 'mtls_required');
   await assert.rejects(tlsGet(reviews.inbound, { rejectUnauthorized: false }), 'TLS without a client certificate fails the handshake');
   const stranger = await createCA('not the mesh');
   const forged = await stranger.issue(['web.default']);

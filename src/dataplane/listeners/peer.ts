@@ -3,6 +3,7 @@
 
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import type { PortConfig } from '../../config/model.js';
 
 const identities = new WeakMap<Socket, string | undefined>();
 
@@ -19,4 +20,18 @@ export function peerIdentity(socket: Socket | undefined | null): string | undefi
   }
   identities.set(socket, id);
   return id;
+}
+
+/** Why a STRICT port refuses a caller without a verified identity. */
+export const MTLS_REQUIRED = 'this port serves mutual TLS with a mesh identity only';
+
+/**
+ * The caller's identity as a port sees it: undefined off mesh inbound ports and for PERMISSIVE
+ * plaintext callers; null when a STRICT port must refuse the request (no verified identity), for
+ * ordinary requests and upgrades alike.
+ */
+export function callerIdentity(port: PortConfig, socket: Socket | undefined | null): string | undefined | null {
+  if (port.protocol !== 'MTLS') return undefined;
+  const id = peerIdentity(socket);
+  return id === undefined && port.mtlsMode === 'STRICT' ? null : id;
 }
