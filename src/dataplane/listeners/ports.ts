@@ -28,8 +28,14 @@ interface BoundPort {
   readonly connections: Connections;
   readonly h1?: http.Server;
   sni?: SniContexts;
-  /** The mutual TLS server of an MTLS port, handed the connections that open with a TLS handshake. */
-  readonly mtls?: http2.Http2SecureServer;
+  /** The mutual TLS side of an MTLS port, handed the connections that open with a TLS handshake. */
+  readonly mtls?: MtlsSide;
+}
+
+interface MtlsSide {
+  readonly server: http2.Http2SecureServer;
+  /** Requests on it are https, so it has its own state; both take each new config. */
+  readonly state: PortState;
 }
 
 export interface PortsOptions {
@@ -59,7 +65,7 @@ export class Ports {
   ) {
     // A renewed SVID or a rotated bundle serves the next handshakes; connections already open keep theirs.
     options.mesh?.onChange((c) => {
-      for (const b of this.bound.values()) b.mtls?.setSecureContext(mtlsContextOptions(c));
+      for (const b of this.bound.values()) b.mtls?.server.setSecureContext(mtlsContextOptions(c));
     });
   }
 
@@ -90,6 +96,7 @@ export class Ports {
       const b = this.bound.get(config.port);
       if (b) {
         b.state.config = config;
+        if (b.mtls) b.mtls.state.config = config;
         if (b.protocol === 'HTTPS') this.updateTls(b, config);
         if (b.h1) b.h1.keepAliveTimeout = config.limits.idleTimeoutMs;
         continue;
@@ -109,7 +116,7 @@ export class Ports {
   }
 
   private bind(config: PortConfig): Promise<{ port: number; error: string } | undefined> {
-    const b = config.protocol === 'HTTPS' ? this.createTls(config) : this.createCleartext(config, config.protocol === 'MTLS' ? this.createMtls(config) : undefined);
+    const b = config.protocol === 'HTTPS' ? this.createTls(config) : this.createCleartext(config);
     b.server.on('connection', (socket: Socket) => b.connections.accepted(socket));
     this.bound.set(config.port, b);
     return new Promise((resolve) => {
@@ -151,13 +158,13 @@ export class Ports {
   }
 
   /**
-   * Serves cleartext HTTP/1.1 and HTTP/2 with prior knowledge; with `mtls`, connections that open with a
-   * TLS handshake go to that server instead (a mesh inbound port, where PERMISSIVE also serves plaintext).
+   * Serves cleartext HTTP/1.1 and HTTP/2 with prior knowledge; on an MTLS port, connections that open
+   * with a TLS handshake go to its mutual TLS server instead (PERMISSIVE also serves the plaintext ones).
    */
-  private createCleartext(config: PortConfig, mtls?: { server: http2.Http2SecureServer; attach(state: PortState, connections: Connections): void }): BoundPort {
+  private createCleartext(config: PortConfig): BoundPort {
     const state: PortState = { config, scheme: 'http' };
     const connections = new Connections();
-    mtls?.attach(state, connections);
+    const mtls = config.protocol === 'MTLS' ? this.createMtls(config, connections) : undefined;
     const limits = config.limits;
     // A request head must arrive within the idle timeout (slowloris); Node only checks on its interval, hence the short one.
     // Host is checked by the proxy so that its absence gets the JSON error rather than Node's bare 400.
@@ -220,11 +227,11 @@ export class Ports {
       socket.once('error', onEarlyEnd);
       socket.on('data', onFirstBytes);
     });
-    return { protocol: config.protocol, state, server: h1, connections, h1, ...(mtls ? { mtls: mtls.server } : {}) };
+    return { protocol: config.protocol, state, server: h1, connections, h1, ...(mtls ? { mtls } : {}) };
   }
 
   /** The TLS side of a mesh inbound port: a client certificate that chains to the trust bundle is required. */
-  private createMtls(config: PortConfig): { server: http2.Http2SecureServer; attach(state: PortState, connections: Connections): void } {
+  private createMtls(config: PortConfig, connections: Connections): MtlsSide {
     const credentials = this.options.mesh?.credentials;
     if (credentials === undefined) throw new Error(`port ${config.port} serves mutual TLS but this process has no mesh certificate`);
     const server = http2.createSecureServer({
@@ -238,21 +245,17 @@ export class Ports {
     server.setTimeout(config.limits.idleTimeoutMs);
     Object.assign(server, { maxHeaderSize: config.limits.maxHeaderBytes, requireHostHeader: false });
     server.on('tlsClientError', (_err: Error, socket: Socket) => socket.destroy());
-    return {
-      server,
-      attach: (state, connections) => {
-        const tlsState: PortState = { get config() { return state.config; }, set config(c) { state.config = c; }, scheme: 'https' };
-        server.on('request', this.onRequest(tlsState, connections));
-        const counted = (status: number) => recordUnrouted(state.config.listeners[0] ?? '', status, 0);
-        server.on('clientError', clientErrorHandler(counted));
-        server.on('connect', connectHandler(counted));
-        server.on('session', (s: Http2Session) => connections.session(s));
-        server.on('upgrade', this.onUpgrade(tlsState, connections));
-        server.on('secureConnection', (socket: TLSSocket) => {
-          if (socket.alpnProtocol !== 'h2') connections.speaksHttp1(socket);
-        });
-      },
-    };
+    const state: PortState = { config, scheme: 'https' };
+    const counted = (status: number) => recordUnrouted(state.config.listeners[0] ?? '', status, 0);
+    server.on('request', this.onRequest(state, connections));
+    server.on('clientError', clientErrorHandler(counted));
+    server.on('connect', connectHandler(counted));
+    server.on('session', (s: Http2Session) => connections.session(s));
+    server.on('upgrade', this.onUpgrade(state, connections));
+    server.on('secureConnection', (socket: TLSSocket) => {
+      if (socket.alpnProtocol !== 'h2') connections.speaksHttp1(socket);
+    });
+    return { server, state };
   }
 
   private createTls(config: PortConfig): BoundPort {
