@@ -599,7 +599,7 @@ test('windrose kinds: Backend endpoints and BackendTrafficPolicy', () => {
     'test.yaml:7:5 Backend default/static spec.endpoints[1]: one of ip or hostname is required',
     'test.yaml:13:3 BackendTrafficPolicy default/slow spec.targetRefs: must not be empty',
     'test.yaml:14:36 BackendTrafficPolicy default/slow spec.timeout.http.requestTimeout: invalid duration "1 minute": expected up to four number-unit pairs with units h, m, s or ms, such as "10s", "1m30s" or "500ms"',
-    'test.yaml:17:7 BackendPolicy default/slow kind: unknown kind "BackendPolicy" in windrose.dev/v1alpha1; expected "Backend" or "BackendTrafficPolicy" or "AuthorizationPolicy"',
+    'test.yaml:17:7 BackendPolicy default/slow kind: unknown kind "BackendPolicy" in windrose.dev/v1alpha1; expected "Backend" or "BackendTrafficPolicy" or "AuthorizationPolicy" or "SecurityPolicy"',
   ]);
 });
 

@@ -422,6 +422,16 @@ export interface AuthorizationOperation {
   readonly ports?: readonly number[];
   readonly notPorts?: readonly number[];
 }
+/**
+ * Who may reach a Gateway, a listener or an HTTPRoute. Each block is taken whole from the
+ * narrowest policy that sets it (route over listener over Gateway); the blocks' types live with
+ * their schemas in src/config/schema/security/.
+ */
+export interface SecurityPolicySpec {
+  readonly targetRefs: readonly PolicyTargetReference[];
+  readonly cors?: import('./schema/security/cors.js').CORSSpec;
+  readonly authorization?: import('./schema/security/authorization.js').AuthorizationSpec;
+}
 
 // ---- the union -------------------------------------------------------------------------
 
@@ -436,6 +446,7 @@ export type Namespace = ResourceBase<'Namespace', NamespaceSpec>;
 export type Backend = ResourceBase<'Backend', BackendSpec>;
 export type BackendTrafficPolicy = ResourceBase<'BackendTrafficPolicy', BackendTrafficPolicySpec>;
 export type AuthorizationPolicy = ResourceBase<'AuthorizationPolicy', AuthorizationPolicySpec>;
+export type SecurityPolicy = ResourceBase<'SecurityPolicy', SecurityPolicySpec>;
 
 export type Resource =
   | GatewayClass
@@ -448,7 +459,8 @@ export type Resource =
   | Namespace
   | Backend
   | BackendTrafficPolicy
-  | AuthorizationPolicy;
+  | AuthorizationPolicy
+  | SecurityPolicy;
 
 export type ResourceKind = Resource['kind'];
 

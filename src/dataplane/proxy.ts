@@ -164,7 +164,7 @@ export class RequestHandler {
     const target = match.target;
     const preq: ProxyRequest = {
       method, path, query, authority: host, headers, scheme: state.scheme,
-      clientAddress: req.socket?.remoteAddress ?? '', requestId, matchedPrefix: match.prefix, mirrors: undefined,
+      clientAddress: req.socket?.remoteAddress ?? '', requestId, matchedPrefix: match.prefix, mirrors: undefined, identity: undefined,
       peer, port: port.port,
     };
     const outcome = runRequestFilters(target.filters, preq);

@@ -67,7 +67,7 @@ export class UpgradeHandler {
     const done = (index: number, status: number) => recordRouted(target, index, status, (performance.now() - started) / 1000);
     const preq: ProxyRequest = {
       method: req.method ?? 'GET', path, query, authority: down.host, headers: down.headers, scheme: state.scheme,
-      clientAddress: req.socket.remoteAddress ?? '', requestId, matchedPrefix: match.prefix, mirrors: undefined,
+      clientAddress: req.socket.remoteAddress ?? '', requestId, matchedPrefix: match.prefix, mirrors: undefined, identity: undefined,
       peer, port: port.port,
     };
     Promise.resolve(runRequestFilters(target.filters, preq)).then(async (outcome) => {

@@ -8,6 +8,7 @@ import { gatewayClassSpec, gatewaySpec } from './gateway.js';
 import { httpRouteSpec } from './httproute.js';
 import { type Parsed, specDocument } from './meta.js';
 import { referenceGrantSpec } from './referencegrant.js';
+import { securityPolicySpec } from './security/index.js';
 import { backendSpec, backendTrafficPolicySpec } from './windrose.js';
 
 export type SpecOf<K extends ResourceKind> = Extract<Resource, { kind: K }>['spec'];
@@ -49,6 +50,12 @@ export const KINDS: { readonly [K in ResourceKind]: KindDef<K> } = {
     namespaced: true,
     specAtTopLevel: false,
     document: specDocument(authorizationPolicySpec),
+  },
+  SecurityPolicy: {
+    apiVersions: ['windrose.dev/v1alpha1'],
+    namespaced: true,
+    specAtTopLevel: false,
+    document: specDocument(securityPolicySpec),
   },
 };
 

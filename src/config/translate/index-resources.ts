@@ -2,7 +2,7 @@
 
 import type {
   AuthorizationPolicy, Backend, BackendTrafficPolicy, EndpointSlice, Gateway, GatewayClass, HTTPRoute, LabelSelector, Namespace,
-  ReferenceGrant, Resource, Secret, Service,
+  ReferenceGrant, Resource, Secret, SecurityPolicy, Service,
 } from '../resources.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -19,6 +19,7 @@ export interface ResourceIndex {
   readonly trafficPolicies: BackendTrafficPolicy[];
   readonly namespaces: Map<string, Namespace>;
   readonly authorizationPolicies: AuthorizationPolicy[];
+  readonly securityPolicies: SecurityPolicy[];
 }
 
 export const key = (namespace: string | undefined, name: string): string => `${namespace ?? 'default'}/${name}`;
@@ -27,7 +28,7 @@ export const nsOf = (r: Resource): string => r.metadata.namespace ?? 'default';
 export function indexResources(resources: readonly Resource[]): ResourceIndex {
   const idx: ResourceIndex = {
     gatewayClasses: new Map(), gateways: [], routes: [], services: new Map(), slicesByService: new Map(),
-    secrets: new Map(), backends: new Map(), grants: [], trafficPolicies: [], namespaces: new Map(), authorizationPolicies: [],
+    secrets: new Map(), backends: new Map(), grants: [], trafficPolicies: [], namespaces: new Map(), authorizationPolicies: [], securityPolicies: [],
   };
   for (const r of resources) {
     switch (r.kind) {
@@ -50,6 +51,7 @@ export function indexResources(resources: readonly Resource[]): ResourceIndex {
       case 'BackendTrafficPolicy': idx.trafficPolicies.push(r); break;
       case 'Namespace': idx.namespaces.set(r.metadata.name, r); break;
       case 'AuthorizationPolicy': idx.authorizationPolicies.push(r); break;
+      case 'SecurityPolicy': idx.securityPolicies.push(r); break;
     }
   }
   return idx;

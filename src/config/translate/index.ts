@@ -10,6 +10,7 @@ import { translateGateways, withAttachedRoutes } from './gateways.js';
 import { indexResources } from './index-resources.js';
 import { translateTrafficPolicies } from './policies.js';
 import { translateRoutes } from './routes.js';
+import { translateSecurityPolicies } from './security.js';
 
 
 export type Translation = Omit<Snapshot, 'version' | 'createdAt'>;
@@ -19,7 +20,8 @@ export function translate(resources: readonly Resource[], limits: ListenerLimits
   const gateways = translateGateways(idx);
   const policies = translateTrafficPolicies(idx, gateways.listeners);
   const clusters = new ClusterRegistry();
-  const routes = translateRoutes(idx, gateways.listeners, policies, clusters);
+  const security = translateSecurityPolicies(idx, gateways.listeners);
+  const routes = translateRoutes(idx, gateways.listeners, policies, security, clusters);
 
   const byPort = new Map<number, { protocol: 'HTTP' | 'HTTPS'; listeners: string[]; entries: RouteEntry<RuleTarget>[]; certificates: PortConfig['certificates'][number][] }>();
   for (const l of gateways.listeners) {
@@ -41,6 +43,7 @@ export function translate(resources: readonly Resource[], limits: ListenerLimits
     ...withAttachedRoutes(gateways.statuses, gateways.listeners),
     ...routes.statuses,
     ...policies.statuses,
+    ...security.statuses,
   ];
   return { ports, clusters: clusters.all(), statuses };
 }

@@ -5,12 +5,10 @@
 //! circuitBreaker, retry) is taken whole from the narrowest policy.
 
 import type { CircuitBreakerSettings, ClusterSettings, LoadBalancerSettings, UpstreamProtocol } from '../model.js';
-import {
-  GATEWAY_GROUP, type BackendTrafficPolicy, type BackendTrafficPolicySpec, type HTTPRoute, type PolicyTargetReference, type Service,
-} from '../resources.js';
-import { condition, type ResourceStatus, type RouteParentStatus } from '../status.js';
+import { GATEWAY_GROUP, type BackendTrafficPolicySpec, type HTTPRoute, type Service } from '../resources.js';
+import type { ResourceStatus } from '../status.js';
+import { attachPolicies, gatewayChain, gatewayTargets, targetKey } from './attachment.js';
 import { durationMs } from './durations.js';
-import { olderFirst } from './order.js';
 import type { ListenerInfo } from './gateways.js';
 import { key, nsOf, type ResourceIndex } from './index-resources.js';
 import {
@@ -85,61 +83,11 @@ export interface PolicyResult {
 }
 
 
-/**
- * Whether a target exists, or undefined for a kind that another translation serves (the gateway
- * leaves Services to the mesh, the mesh leaves Gateways to the gateway), which then reports it.
- */
-type TargetExists = (ref: PolicyTargetReference, namespace: string) => boolean | undefined;
-
-const targetKey = (kind: string, namespace: string, name: string, sectionName = '') => `${kind}/${namespace}/${name}/${sectionName}`;
-
-/** Each policy's settings by the target it applies to; of two policies naming one target, the older keeps it. */
-function attachTrafficPolicies(idx: ResourceIndex, exists: TargetExists): { byTarget: Map<string, TrafficSettings>; statuses: ResourceStatus[] } {
-  const byTarget = new Map<string, TrafficSettings>();
-  const statuses: ResourceStatus[] = [];
-  for (const policy of [...idx.trafficPolicies].sort(olderFirst)) {
-    const ns = nsOf(policy);
-    const ancestors: RouteParentStatus[] = [];
-    for (const ref of policy.spec.targetRefs) {
-      const found = exists(ref, ns);
-      if (found === undefined) continue;
-      const parentRef = { group: ref.group, kind: ref.kind, namespace: ns, name: ref.name, ...(ref.sectionName ? { sectionName: ref.sectionName } : {}) };
-      const target = targetKey(ref.kind, ns, ref.name, ref.sectionName);
-      let cond;
-      if (!found) cond = condition('Accepted', false, 'TargetNotFound', `${ref.kind} ${ns}/${ref.name}${ref.sectionName ? ` section ${ref.sectionName}` : ''} not found`, policy.metadata.generation);
-      else if (byTarget.has(target)) cond = condition('Accepted', false, 'Conflicted', `an older BackendTrafficPolicy already targets ${ref.kind} ${ns}/${ref.name}`, policy.metadata.generation);
-      else {
-        byTarget.set(target, settingsOf(policy.spec));
-        cond = condition('Accepted', true, 'Accepted', 'policy applied', policy.metadata.generation);
-      }
-      ancestors.push({ parentRef, controllerName: 'windrose.dev/gateway-controller', conditions: [cond] });
-    }
-    if (ancestors.length > 0) statuses.push({ kind: 'BackendTrafficPolicy', namespace: ns, name: policy.metadata.name, ancestors });
-  }
-  return { byTarget, statuses };
-}
-
-const isService = (ref: PolicyTargetReference) => ref.group === '' && ref.kind === 'Service';
-const routeExists = (idx: ResourceIndex, ns: string, name: string) => idx.routes.some((r) => nsOf(r) === ns && r.metadata.name === name);
-
 export function translateTrafficPolicies(idx: ResourceIndex, listeners: readonly ListenerInfo[]): PolicyResult {
-  const { byTarget, statuses } = attachTrafficPolicies(idx, (ref, ns) => {
-    if (isService(ref)) return undefined;
-    if (ref.group !== GATEWAY_GROUP) return false;
-    if (ref.kind === 'HTTPRoute') return routeExists(idx, ns, ref.name);
-    return ref.kind === 'Gateway' &&
-      listeners.some((l) => nsOf(l.gateway) === ns && l.gateway.metadata.name === ref.name && (ref.sectionName === undefined || l.listener.name === ref.sectionName));
-  });
+  const { byTarget, statuses } = attachPolicies(idx.trafficPolicies, gatewayTargets(idx, listeners), (p) => settingsOf(p.spec));
   return {
     statuses,
-    effective(listener, route) {
-      const gw = listener.gateway;
-      return {
-        ...byTarget.get(targetKey('Gateway', nsOf(gw), gw.metadata.name)),
-        ...byTarget.get(targetKey('Gateway', nsOf(gw), gw.metadata.name, listener.listener.name)),
-        ...byTarget.get(targetKey('HTTPRoute', nsOf(route), route.metadata.name)),
-      };
-    },
+    effective: (listener, route) => Object.assign({}, ...gatewayChain(byTarget, listener, route).reverse()) as TrafficSettings,
   };
 }
 
@@ -150,12 +98,12 @@ export interface MeshPolicyResult {
 }
 
 export function translateMeshTrafficPolicies(idx: ResourceIndex): MeshPolicyResult {
-  const { byTarget, statuses } = attachTrafficPolicies(idx, (ref, ns) => {
-    if (isService(ref)) return idx.services.has(key(ns, ref.name));
+  const { byTarget, statuses } = attachPolicies(idx.trafficPolicies, (ref, ns) => {
+    if (ref.group === '' && ref.kind === 'Service') return idx.services.has(key(ns, ref.name));
     if (ref.group !== GATEWAY_GROUP) return false;
     if (ref.kind === 'Gateway') return undefined;
-    return ref.kind === 'HTTPRoute' && routeExists(idx, ns, ref.name);
-  });
+    return ref.kind === 'HTTPRoute' && idx.routes.some((r) => nsOf(r) === ns && r.metadata.name === ref.name);
+  }, (p) => settingsOf(p.spec));
   return {
     statuses,
     effective(service, route) {

@@ -18,6 +18,7 @@ import { intersectHostnames } from './hostnames.js';
 import { namespaceLabels, nsOf, selectorMatches, type ResourceIndex } from './index-resources.js';
 import { clusterSettings, DEFAULT_STREAM_IDLE_MS, type PolicyResult, type TrafficSettings } from './policies.js';
 import { retryPolicy } from './resilience.js';
+import type { SecurityResult } from './security.js';
 
 export interface RouteResult {
   /** Route entries per listener id. */
@@ -74,7 +75,7 @@ function compileFilters(
 
 function compileRule(
   idx: ResourceIndex, route: HTTPRoute, rule: HTTPRouteRule, ruleIndex: number, site: RuleSite,
-  clusters: ClusterRegistry, settings: TrafficSettings, problems: RefProblem[],
+  clusters: ClusterRegistry, settings: TrafficSettings, problems: RefProblem[], security: readonly Filter[],
 ): RuleTarget {
   const retry = retryPolicy(settings.retry, rule.retry);
   const backends: WeightedCluster[] = [];
@@ -95,8 +96,10 @@ function compileRule(
     routeName: `${nsOf(route)}/${route.metadata.name}`,
     ruleIndex,
     listenerName: site.id,
-    // Policy filters run before the route's own, so an injected fault answers before any rewrite or mirror.
+    // Policy filters run before the route's own: nothing reaches a rewrite or mirror before the
+    // SecurityPolicy let it through, and an injected fault answers before any rewrite or mirror.
     filters: [
+      ...security,
       ...(settings.fault ? [faultInjection(settings.fault)] : []),
       ...compileFilters(idx, route, rule.filters, site, clusters, settings, problems),
     ],
@@ -107,14 +110,14 @@ function compileRule(
   };
 }
 
-/** The route table entries of every rule of a route, served on `site` for `hostnames`. */
+/** The route table entries of every rule of a route, served on `site` for `hostnames`; `security` runs first in every rule. */
 export function routeEntries(
   idx: ResourceIndex, route: HTTPRoute, hostnames: readonly string[], site: RuleSite,
-  clusters: ClusterRegistry, settings: TrafficSettings, problems: RefProblem[],
+  clusters: ClusterRegistry, settings: TrafficSettings, problems: RefProblem[], security: readonly Filter[] = [],
 ): RouteEntry<RuleTarget>[] {
   const entries: RouteEntry<RuleTarget>[] = [];
   (route.spec.rules ?? [{}]).forEach((rule, ruleIndex) => {
-    const target = compileRule(idx, route, rule, ruleIndex, site, clusters, settings, problems);
+    const target = compileRule(idx, route, rule, ruleIndex, site, clusters, settings, problems, security);
     const matches = rule.matches && rule.matches.length > 0 ? rule.matches : [{ path: { type: 'PathPrefix' as const, value: '/' } }];
     matches.forEach((match, matchIndex) => entries.push({
       hostnames, match, ruleIndex, matchIndex, target,
@@ -140,7 +143,7 @@ function parentListeners(ref: ParentReference, route: HTTPRoute, listeners: read
 }
 
 export function translateRoutes(
-  idx: ResourceIndex, listeners: readonly ListenerInfo[], policies: PolicyResult, clusters: ClusterRegistry,
+  idx: ResourceIndex, listeners: readonly ListenerInfo[], policies: PolicyResult, security: SecurityResult, clusters: ClusterRegistry,
 ): RouteResult {
   const entries = new Map<string, RouteEntry<RuleTarget>[]>();
   const statuses: ResourceStatus[] = [];
@@ -172,7 +175,7 @@ export function translateRoutes(
         // but into a registry of their own so the snapshot holds no cluster that nothing uses.
         const registry = l.usable ? clusters : new ClusterRegistry();
         const list = entries.get(l.id) ?? [];
-        list.push(...routeEntries(idx, route, hostnames, { id: l.id, port: l.listener.port }, registry, settings, problems));
+        list.push(...routeEntries(idx, route, hostnames, { id: l.id, port: l.listener.port }, registry, settings, problems, security.filters(l, route)));
         if (l.usable) entries.set(l.id, list);
       }
       const conds: Condition[] = [

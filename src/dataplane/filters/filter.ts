@@ -25,6 +25,21 @@ export interface ProxyRequest {
   readonly matchedPrefix: string | undefined;
   /** Clusters that get a fire-and-forget copy of this request (RequestMirror). */
   mirrors: import('../../config/model.js').Cluster[] | undefined;
+  /** Who the caller proved to be, set by the authentication filter that verified it; undefined for anonymous calls. */
+  identity: RequestIdentity | undefined;
+}
+
+/** A caller verified by a SecurityPolicy mechanism, for the filters after it (authorization, rate limits, billing). */
+export interface RequestIdentity {
+  readonly method: 'jwt' | 'apiKey' | 'oauth2' | 'oidc' | 'clientCertificate' | 'extAuth';
+  /** The JWT `sub`, the key's consumer, the introspected token's subject, the certificate's subject. */
+  readonly subject: string;
+  /** The provider (a JWT provider's name, an OIDC provider's issuer) that verified it. */
+  readonly provider?: string;
+  /** The consumer the credential belongs to, known to rate limits and billing. */
+  readonly consumer?: string;
+  /** A JWT's or introspection answer's claims, for claim and scope requirements. */
+  readonly claims?: Readonly<Record<string, unknown>>;
 }
 
 export interface ProxyResponseHead {

@@ -1,0 +1,16 @@
+//! SecurityPolicy (windrose.dev/v1alpha1): who may reach a Gateway, one of its listeners, or an
+//! HTTPRoute, in the spirit of Envoy Gateway's SecurityPolicy. Each block is one mechanism; its
+//! schema lives in the file named after it, and its filter under src/dataplane/filters/security/.
+
+import type { z } from 'zod';
+import type { SecurityPolicySpec } from '../../resources.js';
+import { group, kind, objectName, sectionName } from '../formats.js';
+import { list, strict } from '../primitives.js';
+import { authorizationSpec } from './authorization.js';
+import { corsSpec } from './cors.js';
+
+export const securityPolicySpec: z.ZodType<SecurityPolicySpec> = strict({
+  targetRefs: list(strict({ group, kind, name: objectName, sectionName: sectionName.optional() }), { min: 1, max: 16 }),
+  cors: corsSpec.optional(),
+  authorization: authorizationSpec.optional(),
+});
