@@ -16,13 +16,14 @@ export function gatewayCommand(): Command {
     .addOption(new Option('--bind <address>', 'address the listeners bind to').env('WINDROSE_BIND').default('0.0.0.0'))
     .addOption(new Option('--zone <name>', 'zone this gateway runs in: endpoints in the same zone (EndpointSlice zone) are preferred').env('WINDROSE_ZONE'))
     .addOption(new Option('--max-header-size <size>', 'largest request head accepted (431 beyond)').env('WINDROSE_MAX_HEADER_SIZE').default(DEFAULT_LIMITS.maxHeaderBytes, '60Ki').argParser(parseSize))
+    .addOption(new Option('--max-header-count <n>', 'most header fields a request may carry (431 beyond)').env('WINDROSE_MAX_HEADER_COUNT').default(DEFAULT_LIMITS.maxHeaderCount).argParser(parseCount))
     .addOption(new Option('--max-body-size <size>', 'largest request body accepted (413 beyond)').env('WINDROSE_MAX_BODY_SIZE').default(DEFAULT_LIMITS.maxBodyBytes, '10Mi').argParser(parseSize))
     .addOption(new Option('--idle-timeout <duration>', 'close client connections idle this long').env('WINDROSE_IDLE_TIMEOUT').default(DEFAULT_LIMITS.idleTimeoutMs, '60s').argParser(parseDuration))
     .addOption(new Option('--drain-timeout <duration>', 'on SIGTERM, how long requests in flight may take to finish').env('WINDROSE_DRAIN_TIMEOUT').default(10_000, '10s').argParser(parseDuration))
     .addOption(new Option('--log-level <level>', 'debug, info, warn or error').env('WINDROSE_LOG_LEVEL').default('info').argParser(parseLevel))
     .addOption(new Option('--log-format <format>', 'json or text (default: text on a terminal, json otherwise)').env('WINDROSE_LOG_FORMAT').argParser(parseFormat))
     .action(async (o: {
-      config: string; admin: { host: string; port: number }; workers?: number; bind: string; zone?: string; maxHeaderSize: number;
+      config: string; admin: { host: string; port: number }; workers?: number; bind: string; zone?: string; maxHeaderSize: number; maxHeaderCount: number;
       maxBodySize: number; idleTimeout: number; drainTimeout: number; logLevel: 'debug' | 'info' | 'warn' | 'error'; logFormat?: 'json' | 'text';
     }) => {
       const logFormat = o.logFormat ?? defaultLogFormat();
@@ -32,7 +33,7 @@ export function gatewayCommand(): Command {
       try {
         stop = await runGateway({
           config: o.config, admin: o.admin, workers: o.workers ?? availableParallelism(), bind: o.bind, zone: o.zone,
-          limits: { maxHeaderBytes: o.maxHeaderSize, maxBodyBytes: o.maxBodySize, idleTimeoutMs: o.idleTimeout },
+          limits: { maxHeaderBytes: o.maxHeaderSize, maxHeaderCount: o.maxHeaderCount, maxBodyBytes: o.maxBodySize, idleTimeoutMs: o.idleTimeout },
           drainMs: o.drainTimeout, logLevel: o.logLevel, logFormat, log,
         });
       } catch (err) {

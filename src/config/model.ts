@@ -168,6 +168,8 @@ export interface Certificate {
 
 export interface ListenerLimits {
   readonly maxHeaderBytes: number;
+  /** Header fields a request may carry (431 beyond). */
+  readonly maxHeaderCount: number;
   readonly maxBodyBytes: number;
   readonly idleTimeoutMs: number;
 }

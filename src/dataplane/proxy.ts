@@ -22,6 +22,7 @@ import type { UpstreamPools } from './upstream/pools.js';
 import { backoffMs } from './upstream/retry/backoff.js';
 import { retriable } from './upstream/retry/policy.js';
 import { callerIdentity, MTLS_REQUIRED } from './listeners/peer.js';
+import { normalizePath } from './normalize-path.js';
 
 export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
 
@@ -135,12 +136,18 @@ export class RequestHandler {
       url = slash < 0 ? '/' : url.slice(slash);
     }
     const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
+    const target = q < 0 ? url : url.slice(0, q);
     const query = q < 0 ? '' : url.slice(q + 1);
     const method = req.method ?? 'GET';
 
+    if (down.count > port.limits.maxHeaderCount) {
+      const status = sendError(res, 'headers_too_large', `the request has more than ${port.limits.maxHeaderCount} header fields`, requestId, CLOSE);
+      recordUnrouted(port.listeners[0] ?? '', status, (performance.now() - started) / 1000);
+      return;
+    }
     // The HTTP/2 server has validated its heads already; an HTTP/1 head needs the checks llhttp leaves out.
-    const problem = path.charCodeAt(0) !== 47 /* '/' */ ? 'the request target must be an absolute path'
+    const normalized = target.charCodeAt(0) !== 47 /* '/' */ ? { problem: 'the request target must be an absolute path' } : normalizePath(target);
+    const problem = 'problem' in normalized ? normalized.problem
       : 'stream' in req ? undefined : http1HeadProblem(req.httpVersionMajor, req.httpVersionMinor, down);
     if (problem !== undefined) {
       // After a head this wrong, nothing later on the same connection can be trusted to be framed as the client meant.
@@ -148,6 +155,7 @@ export class RequestHandler {
       recordUnrouted(port.listeners[0] ?? '', status, (performance.now() - started) / 1000);
       return;
     }
+    const path = (normalized as { path: string }).path;
     const peer = callerIdentity(port, 'stream' in req ? req.stream.session?.socket : req.socket);
     if (peer === null) {
       const status = sendError(res, 'mtls_required', MTLS_REQUIRED, requestId, CLOSE);
@@ -161,18 +169,18 @@ export class RequestHandler {
       recordUnrouted(port.listeners[0] ?? '', status, (performance.now() - started) / 1000);
       return;
     }
-    const target = match.target;
+    const rule = match.target;
     const preq: ProxyRequest = {
       method, path, query, authority: host, headers, scheme: state.scheme,
       clientAddress: req.socket?.remoteAddress ?? '', requestId, matchedPrefix: match.prefix, mirrors: undefined, identity: undefined,
       peer, port: port.port,
     };
-    const outcome = runRequestFilters(target.filters, preq);
+    const outcome = runRequestFilters(rule.filters, preq);
     if (outcome instanceof Promise) {
       // The chain never rejects: a failing filter already became a 500 outcome.
-      void outcome.then((settled) => this.afterFilters(req, res, state, target, preq, settled, down, started));
+      void outcome.then((settled) => this.afterFilters(req, res, state, rule, preq, settled, down, started));
     } else {
-      this.afterFilters(req, res, state, target, preq, outcome, down, started);
+      this.afterFilters(req, res, state, rule, preq, outcome, down, started);
     }
   }
 

@@ -21,6 +21,8 @@ export interface DownstreamHeaders {
   readonly contentLength: string | undefined;
   /** The head had a Transfer-Encoding (HTTP/1.1 chunked body). */
   readonly transferEncoding: boolean;
+  /** How many header fields the head carried, pseudo-headers not counted. */
+  readonly count: number;
 }
 
 export function readRequestHeaders(rawHeaders: readonly string[]): DownstreamHeaders {
@@ -62,7 +64,9 @@ export function readRequestHeaders(rawHeaders: readonly string[]): DownstreamHea
       if (t !== '' && t !== 'close' && t !== 'keep-alive' && t !== 'upgrade') headers.remove(t);
     }
   }
-  return { headers, host, requestId, forwardedFor, teTrailers, hostFields, contentLength, transferEncoding };
+  let count = rawHeaders.length / 2;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i].charCodeAt(0) === 58) count--;
+  return { headers, host, requestId, forwardedFor, teTrailers, hostFields, contentLength, transferEncoding, count };
 }
 
 /**

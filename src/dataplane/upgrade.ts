@@ -14,6 +14,7 @@ import { readRequestHeaders, setForwardingHeaders } from './request-headers.js';
 import { hashKeyOf } from './upstream/hash-key.js';
 import type { UpstreamPools } from './upstream/pools.js';
 import { callerIdentity, MTLS_REQUIRED } from './listeners/peer.js';
+import { normalizePath } from './normalize-path.js';
 
 function answer(socket: Duplex, status: number, headers: readonly (readonly [string, string])[], body: string): number {
   if (socket.writable) {
@@ -49,10 +50,17 @@ export class UpgradeHandler {
     const requestId = down.requestId ?? randomUUID();
     const url = req.url ?? '/';
     const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
+    const normalized = normalizePath(q < 0 ? url : url.slice(0, q));
     const query = q < 0 ? '' : url.slice(q + 1);
     const upgrade = req.headers.upgrade ?? '';
     socket.on('error', () => socket.destroy());
+    if ('problem' in normalized || down.count > port.limits.maxHeaderCount) {
+      const [code, message] = 'problem' in normalized ? ['bad_request', normalized.problem] as const
+        : ['headers_too_large', `the request has more than ${port.limits.maxHeaderCount} header fields`] as const;
+      recordUnrouted(port.listeners[0] ?? '', refuse(socket, code, message, requestId), 0);
+      return;
+    }
+    const path = normalized.path;
     const peer = callerIdentity(port, req.socket);
     if (peer === null) {
       recordUnrouted(port.listeners[0] ?? '', refuse(socket, 'mtls_required', MTLS_REQUIRED, requestId), 0);

@@ -7,7 +7,7 @@ import type { HeaderList } from '../headers.js';
 /** The request as it will be sent upstream; filters may change it. */
 export interface ProxyRequest {
   method: string;
-  /** Path without the query, as received (percent-encoding kept). */
+  /** Path without the query, normalized (src/dataplane/normalize-path.ts): the path routing matched and the backend gets. */
   path: string;
   /** Raw query without '?', '' when absent. */
   query: string;

@@ -8,7 +8,7 @@ import http2, { type Http2ServerRequest, type Http2ServerResponse, type Http2Ses
 import net, { type Socket } from 'node:net';
 import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import type { PortConfig, Snapshot } from '../../config/model.js';
+import type { ListenerLimits, PortConfig, Snapshot } from '../../config/model.js';
 import { asDownstream, type PortState, type RequestHandler } from '../proxy.js';
 import type { UpgradeHandler } from '../upgrade.js';
 import { recordUnrouted } from '../../telemetry/metrics.js';
@@ -53,6 +53,12 @@ function isH2Preface(chunk: Buffer): boolean {
   const n = Math.min(chunk.length, H2_PREFACE.length);
   return chunk.compare(H2_PREFACE, 0, n, 0, n) === 0;
 }
+
+/**
+ * Node's own limit on header fields (it drops fields past it without a word, and HTTP/2 counts
+ * pseudo-headers too) sits above the listener's, so the proxy sees the excess and answers 431.
+ */
+const headerPairs = (limits: ListenerLimits): number => limits.maxHeaderCount + 8;
 
 export class Ports {
   private readonly bound = new Map<number, BoundPort>();
@@ -177,7 +183,10 @@ export class Ports {
     h1.on('clientError', clientErrorHandler(counted));
     h1.on('connect', connectHandler(counted));
     h1.on('upgrade', this.onUpgrade(state, connections));
-    const h2 = http2.createServer({ maxSessionMemory: 64, settings: { maxHeaderListSize: limits.maxHeaderBytes } }, this.onRequest(state, connections));
+    h1.maxHeadersCount = headerPairs(limits);
+    const h2 = http2.createServer({
+      maxSessionMemory: 64, maxHeaderListPairs: headerPairs(limits), settings: { maxHeaderListSize: limits.maxHeaderBytes },
+    }, this.onRequest(state, connections));
     h2.setTimeout(limits.idleTimeoutMs);
     h2.on('session', (s: Http2Session) => connections.session(s));
     // The HTTP/1.1 server owns the port so that Node tracks its connections (idle closing, head timeouts);
@@ -240,10 +249,11 @@ export class Ports {
       requestCert: true,
       rejectUnauthorized: true,
       maxSessionMemory: 64,
+      maxHeaderListPairs: headerPairs(config.limits),
       settings: { maxHeaderListSize: config.limits.maxHeaderBytes },
     });
     server.setTimeout(config.limits.idleTimeoutMs);
-    Object.assign(server, { maxHeaderSize: config.limits.maxHeaderBytes, requireHostHeader: false });
+    Object.assign(server, { maxHeaderSize: config.limits.maxHeaderBytes, maxHeadersCount: headerPairs(config.limits), requireHostHeader: false });
     server.on('tlsClientError', (_err: Error, socket: Socket) => socket.destroy());
     const state: PortState = { config, scheme: 'https' };
     const counted = (status: number) => recordUnrouted(state.config.listeners[0] ?? '', status, 0);
@@ -270,11 +280,12 @@ export class Ports {
       ...(def ? { cert: def.certPem, key: def.keyPem } : {}),
       SNICallback: (servername, cb) => cb(null, b.sni?.select(servername)),
       maxSessionMemory: 64,
+      maxHeaderListPairs: headerPairs(config.limits),
       settings: { maxHeaderListSize: config.limits.maxHeaderBytes },
     }, this.onRequest(state, connections));
     server.setTimeout(config.limits.idleTimeoutMs);
     // HTTP/1.1 over TLS runs Node's HTTP/1.1 connection code on this server object, which reads these from it.
-    Object.assign(server, { maxHeaderSize: config.limits.maxHeaderBytes, requireHostHeader: false });
+    Object.assign(server, { maxHeaderSize: config.limits.maxHeaderBytes, maxHeadersCount: headerPairs(config.limits), requireHostHeader: false });
     const counted = (status: number) => recordUnrouted(state.config.listeners[0] ?? '', status, 0);
     server.on('clientError', clientErrorHandler(counted));
     server.on('connect', connectHandler(counted));
