@@ -6,6 +6,7 @@ import { DEFAULT_LIMITS } from '../config/limits.js';
 import { createLogger, defaultLogFormat } from '../telemetry/log.js';
 import { parseAddress, parseCount, parseDuration, parseFormat, parseLevel, parseSize } from './options.js';
 import { stopOnSignals } from './signals.js';
+import { dataDirOption, storeLocation, storeOption, type StoreFlags } from './store-options.js';
 
 export function gatewayCommand(): Command {
   return new Command('gateway')
@@ -22,10 +23,13 @@ export function gatewayCommand(): Command {
     .addOption(new Option('--drain-timeout <duration>', 'on SIGTERM, how long requests in flight may take to finish').env('WINDROSE_DRAIN_TIMEOUT').default(10_000, '10s').argParser(parseDuration))
     .addOption(new Option('--log-level <level>', 'debug, info, warn or error').env('WINDROSE_LOG_LEVEL').default('info').argParser(parseLevel))
     .addOption(new Option('--log-format <format>', 'json or text (default: text on a terminal, json otherwise)').env('WINDROSE_LOG_FORMAT').argParser(parseFormat))
-    .action(async (o: {
+    .addOption(dataDirOption())
+    .addOption(storeOption())
+    .action(async (o: StoreFlags & {
       config: string; admin: { host: string; port: number }; workers?: number; bind: string; zone?: string; maxHeaderSize: number; maxHeaderCount: number;
       maxBodySize: number; idleTimeout: number; drainTimeout: number; logLevel: 'debug' | 'info' | 'warn' | 'error'; logFormat?: 'json' | 'text';
     }) => {
+      const store = storeLocation('gateway', o);
       const logFormat = o.logFormat ?? defaultLogFormat();
       const log = createLogger(o.logLevel, logFormat);
       const { GatewayStartError, runGateway } = await import('../runtime/gateway.js');
@@ -34,7 +38,7 @@ export function gatewayCommand(): Command {
         stop = await runGateway({
           config: o.config, admin: o.admin, workers: o.workers ?? availableParallelism(), bind: o.bind, zone: o.zone,
           limits: { maxHeaderBytes: o.maxHeaderSize, maxHeaderCount: o.maxHeaderCount, maxBodyBytes: o.maxBodySize, idleTimeoutMs: o.idleTimeout },
-          drainMs: o.drainTimeout, logLevel: o.logLevel, logFormat, log,
+          drainMs: o.drainTimeout, logLevel: o.logLevel, logFormat, log, store,
         });
       } catch (err) {
         if (!(err instanceof GatewayStartError)) process.stderr.write(`windrose gateway: ${(err as Error).message}\n`);

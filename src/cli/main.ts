@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { controlCommand } from './control.js';
 import { demoCommand } from './demo.js';
 import { gatewayCommand } from './gateway.js';
+import { keysCommand } from './keys.js';
 import { sidecarCommand } from './sidecar.js';
 import { validateCommand } from './validate.js';
 
@@ -23,7 +24,8 @@ const program = new Command('windrose')
   .addCommand(validateCommand())
   .addCommand(controlCommand())
   .addCommand(sidecarCommand())
-  .addCommand(demoCommand());
+  .addCommand(demoCommand())
+  .addCommand(keysCommand());
 const overrideExits = (cmd: Command): void => {
   for (const sub of cmd.commands) {
     sub.exitOverride();

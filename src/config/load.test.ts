@@ -868,7 +868,7 @@ const DOCUMENTS = [
     `,
   },
   { file: 'mesh/services.yaml', line: 1, text: 'apiVersion: v1\nkind: Service\nmetadata: {name: reviews}\nspec: {ports: [{port: 9080}]}\n' },
-  { file: 'mesh/routes.yaml', line: 30, text: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n' },
+  { file: 'mesh/routes.yaml', line: 30, text: 'apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n' },
   { file: 'registry', line: 7, text: '# registered\napiVersion: v1\nkind: Service\nmetadata:\n  name: reviews\nspec: {}\n' },
   { file: 'registry', line: 20, text: 'apiVersion: v1\nkind: Namespace\nmetadata: {name: shop\n' },
 ];
@@ -880,7 +880,7 @@ test('documents are validated as their files would be, located at their line in 
     'registry:11:9 Service default/reviews metadata.name: duplicate resource, first defined at mesh/services.yaml:1:1',
     'registry:23:1: invalid YAML: flow map in block collection must be sufficiently indented and end with a }',
   ]);
-  assert.deepEqual(result.warnings.map(formatConfigError), ['mesh/routes.yaml:30:1: kind ConfigMap (v1) is not used by windrose; skipped']);
+  assert.deepEqual(result.warnings.map(formatConfigError), ['mesh/routes.yaml:30:1: kind Pod (v1) is not used by windrose; skipped']);
   assert.deepEqual(result.files, ['mesh/routes.yaml', 'mesh/services.yaml', 'registry']);
   const [service] = result.resources;
   assert.deepEqual(service.source, { file: 'mesh/services.yaml', line: 1, column: 1 });

@@ -94,6 +94,18 @@ export interface ClusterSettings {
   readonly circuitBreaker: CircuitBreakerSettings;
   /** Undefined when retries to this cluster are not budgeted. */
   readonly retryBudget?: RetryBudgetSettings;
+  /** TLS to the endpoints (a BackendTLSPolicy); undefined means cleartext. */
+  readonly tls?: UpstreamTLS;
+}
+
+/** How windrose verifies a backend it reaches over TLS (Gateway API BackendTLSPolicy). */
+export interface UpstreamTLS {
+  /** PEM CA bundle the backend's chain must end in; undefined trusts the well-known (system) CAs. */
+  readonly caPem?: string;
+  /** Sent as SNI; also the name the certificate must carry when `subjectAltNames` is unset. */
+  readonly hostname: string;
+  /** When set, the certificate must carry one of these SANs instead of `hostname`. */
+  readonly subjectAltNames?: readonly { readonly type: 'Hostname' | 'URI'; readonly value: string }[];
 }
 
 /** A concrete backend: a set of endpoints reached with one set of connection settings. */
@@ -164,6 +176,41 @@ export interface Certificate {
   readonly dnsNames: readonly string[];
   /** Listener hostnames it was configured for ("" = any). */
   readonly listenerHostnames: readonly string[];
+  /** How the listener it serves checks client certificates; undefined when it asks for none. */
+  readonly clientValidation?: ClientValidation;
+}
+
+/** A listener's check of client certificates (SecurityPolicy `tls.clientValidation`). */
+export interface ClientValidation {
+  /**
+   * Names the Secrets and ConfigMaps the CA bundle and CRLs come from: tells which check a
+   * connection's certificate passed, and stays the same when their contents are renewed.
+   */
+  readonly id: string;
+  readonly caPem: string;
+  /** PEM CRLs, one per CA that issues client certificates. */
+  readonly crls?: readonly string[];
+  /** A client may come without a certificate; one that presents an invalid certificate is still refused. */
+  readonly optional: boolean;
+}
+
+export type TLSVersion = 'TLSv1.2' | 'TLSv1.3';
+
+/**
+ * What a port's TLS handshakes negotiate. It is one for all the listeners on the port: the version
+ * and cipher are chosen before the server name selects a listener's certificate.
+ */
+export interface PortTLS {
+  readonly minVersion: TLSVersion;
+  readonly maxVersion: TLSVersion;
+  /** An OpenSSL cipher string (TLS 1.3 suites and TLS 1.2 ciphers); undefined keeps Node's default. */
+  readonly ciphers?: string;
+  /** Colon-separated key exchange groups; undefined keeps Node's default. */
+  readonly ecdhCurve?: string;
+  /** Some listener on the port checks client certificates, so the handshake asks for one. */
+  readonly requestCert: boolean;
+  /** Every listener on the port requires one: a client without a valid certificate fails the handshake. */
+  readonly requireCert: boolean;
 }
 
 export interface ListenerLimits {
@@ -196,6 +243,8 @@ export interface PortConfig {
   readonly bindHost?: string;
   readonly listeners: readonly string[];
   readonly certificates: readonly Certificate[];
+  /** HTTPS ports whose listeners' SecurityPolicies set TLS parameters; undefined keeps the defaults. */
+  readonly tls?: PortTLS;
   readonly routes: RouteTable<RuleTarget>;
   readonly limits: ListenerLimits;
 }

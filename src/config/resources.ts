@@ -284,6 +284,26 @@ export interface NamespaceSpec {
   readonly finalizers?: readonly string[];
 }
 
+/** ConfigMap keeps its data beside metadata; `spec` holds it for uniformity. */
+export interface ConfigMapSpec {
+  readonly data?: Readonly<Record<string, string>>;
+  /** base64-encoded values. */
+  readonly binaryData?: Readonly<Record<string, string>>;
+}
+
+// ---- BackendTLSPolicy (gateway.networking.k8s.io/v1, v1alpha3) ----------------------------
+
+export interface BackendTLSPolicySpec {
+  readonly targetRefs: readonly PolicyTargetReference[];
+  readonly validation: {
+    readonly caCertificateRefs?: readonly LocalObjectReference[];
+    readonly wellKnownCACertificates?: 'System';
+    readonly hostname: string;
+    readonly subjectAltNames?: readonly { readonly type: 'Hostname' | 'URI'; readonly hostname?: string; readonly uri?: string }[];
+  };
+  readonly options?: Readonly<Record<string, string>>;
+}
+
 // ---- windrose.dev/v1alpha1 -------------------------------------------------------------
 
 export interface BackendEndpoint {
@@ -429,7 +449,15 @@ export interface AuthorizationOperation {
  */
 export interface SecurityPolicySpec {
   readonly targetRefs: readonly PolicyTargetReference[];
+  /** Only on a Gateway or a listener: TLS is negotiated before a route is chosen. */
+  readonly tls?: import('./schema/security/tls.js').TLSSpec;
   readonly cors?: import('./schema/security/cors.js').CORSSpec;
+  readonly waf?: import('./schema/security/waf.js').WAFSpec;
+  readonly apiKeyAuth?: import('./schema/security/api-key-auth.js').APIKeyAuthSpec;
+  readonly jwt?: import('./schema/security/jwt.js').JWTSpec;
+  readonly introspection?: import('./schema/security/introspection.js').IntrospectionSpec;
+  readonly oidc?: import('./schema/security/oidc.js').OIDCSpec;
+  readonly extAuth?: import('./schema/security/ext-auth.js').ExtAuthSpec;
   readonly authorization?: import('./schema/security/authorization.js').AuthorizationSpec;
 }
 
@@ -443,6 +471,8 @@ export type Service = ResourceBase<'Service', ServiceSpec>;
 export type EndpointSlice = ResourceBase<'EndpointSlice', EndpointSliceSpec>;
 export type Secret = ResourceBase<'Secret', SecretSpec>;
 export type Namespace = ResourceBase<'Namespace', NamespaceSpec>;
+export type ConfigMap = ResourceBase<'ConfigMap', ConfigMapSpec>;
+export type BackendTLSPolicy = ResourceBase<'BackendTLSPolicy', BackendTLSPolicySpec>;
 export type Backend = ResourceBase<'Backend', BackendSpec>;
 export type BackendTrafficPolicy = ResourceBase<'BackendTrafficPolicy', BackendTrafficPolicySpec>;
 export type AuthorizationPolicy = ResourceBase<'AuthorizationPolicy', AuthorizationPolicySpec>;
@@ -457,6 +487,8 @@ export type Resource =
   | EndpointSlice
   | Secret
   | Namespace
+  | ConfigMap
+  | BackendTLSPolicy
   | Backend
   | BackendTrafficPolicy
   | AuthorizationPolicy

@@ -1,4 +1,4 @@
-//! Runs a route's request filters in order and stops at the first local response.
+//! Runs a route's request filters (head hooks, then body hooks) in order and stops at the first local response.
 //! Synchronous filters cost no promise; only a filter that returns one makes the chain async.
 //! A filter that throws or rejects answers 500 for its request; it never takes the process down.
 
@@ -25,6 +25,37 @@ export function runRequestFilters(
     if (outcome instanceof Promise) {
       return outcome.then(
         (settled) => (settled !== undefined ? settled : runRequestFilters(filters, req, i + 1)),
+        () => failed(filter),
+      );
+    }
+    if (outcome !== undefined) return outcome;
+  }
+  return undefined;
+}
+
+/**
+ * Runs the body hooks of `filters` (each has one, and wanted this body) in order, as
+ * runRequestFilters runs onRequest; each hook sees at most its own `maxBytes` of `body`.
+ */
+export function runBodyFilters(
+  filters: readonly Filter[],
+  req: ProxyRequest,
+  body: Buffer,
+  from = 0,
+): FilterOutcome | Promise<FilterOutcome> {
+  for (let i = from; i < filters.length; i++) {
+    const filter = filters[i];
+    const hook = filter.requestBody!;
+    const truncated = body.length > hook.maxBytes;
+    let outcome: FilterOutcome | Promise<FilterOutcome>;
+    try {
+      outcome = hook.inspect(req, truncated ? body.subarray(0, hook.maxBytes) : body, truncated);
+    } catch {
+      return failed(filter);
+    }
+    if (outcome instanceof Promise) {
+      return outcome.then(
+        (settled) => (settled !== undefined ? settled : runBodyFilters(filters, req, body, i + 1)),
         () => failed(filter),
       );
     }

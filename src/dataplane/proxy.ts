@@ -10,8 +10,8 @@ import type { Dispatcher } from 'undici';
 import type { Cluster, PortConfig, RetryTrigger, RuleTarget, WeightedCluster } from '../config/model.js';
 import type { ErrorCode } from '../errors.js';
 import { recordRouted, recordUnrouted } from '../telemetry/metrics.js';
-import { runRequestFilters, runResponseFilters } from './chain.js';
-import type { FilterOutcome, ProxyRequest, ProxyResponseHead } from './filters/filter.js';
+import { runBodyFilters, runRequestFilters, runResponseFilters } from './chain.js';
+import type { Filter, FilterOutcome, ProxyRequest, ProxyResponseHead } from './filters/filter.js';
 import { http1HeadProblem, readRawResponseHeaders, readRequestHeaders, setForwardingHeaders, type DownstreamHeaders } from './request-headers.js';
 import { sendError, sendLocal } from './respond.js';
 import type { PickContext } from './upstream/balancer/balancer.js';
@@ -22,6 +22,7 @@ import type { UpstreamPools } from './upstream/pools.js';
 import { backoffMs } from './upstream/retry/backoff.js';
 import { retriable } from './upstream/retry/policy.js';
 import { callerIdentity, MTLS_REQUIRED } from './listeners/peer.js';
+import { clientCertificateOf } from './listeners/client-certificate.js';
 import { normalizePath } from './normalize-path.js';
 
 export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
@@ -93,7 +94,9 @@ function classifyUpstreamError(err: Error & { code?: string }): UpstreamError {
     case 'WINDROSE_PEER_IDENTITY': case 'CERT_HAS_EXPIRED': case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE': case 'SELF_SIGNED_CERT_IN_CHAIN':
     case 'DEPTH_ZERO_SELF_SIGNED_CERT': case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY': case 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA':
     case 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE': case 'ERR_SSL_TLSV1_ALERT_DECRYPT_ERROR': case 'ERR_SSL_WRONG_VERSION_NUMBER':
-      return new UpstreamError('upstream_connect_failed', 'mutual TLS with the backend failed: its identity could not be verified or it refused ours');
+    case 'ERR_TLS_CERT_ALTNAME_INVALID': case 'UNABLE_TO_GET_ISSUER_CERT': case 'CERT_NOT_YET_VALID': case 'CERT_UNTRUSTED':
+    case 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE': case 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION': case 'ERR_SSL_TLSV1_UNRECOGNIZED_NAME':
+      return new UpstreamError('upstream_connect_failed', 'TLS with the backend failed: its certificate did not verify, or it refused the handshake');
     case 'UND_ERR_CONNECT_TIMEOUT':
       return new UpstreamError('upstream_connect_failed', 'connecting to the backend timed out');
     case 'UND_ERR_HEADERS_TIMEOUT':
@@ -173,7 +176,7 @@ export class RequestHandler {
     const preq: ProxyRequest = {
       method, path, query, authority: host, headers, scheme: state.scheme,
       clientAddress: req.socket?.remoteAddress ?? '', requestId, matchedPrefix: match.prefix, mirrors: undefined, identity: undefined,
-      peer, port: port.port,
+      peer, port: port.port, clientCertificate: clientCertificateOf('stream' in req ? req.stream.session?.socket : req.socket), route: rule.routeName,
     };
     const outcome = runRequestFilters(rule.filters, preq);
     if (outcome instanceof Promise) {
@@ -227,7 +230,33 @@ export class RequestHandler {
       }
       body = declared !== undefined ? req : req.pipe(limitBody(limits.maxBodyBytes));
     }
+    const readers = body === null ? undefined : bodyReaders(target.filters, backend.filters, preq);
+    if (body === null || readers === undefined) return this.sendOn(req, res, target, index, cluster, preq, down, body, started);
 
+    // A filter reads the body first: what it read is sent on whole, or, past its bound, followed by the rest as it streams.
+    readPrefix(body, Math.max(...readers.map((f) => f.requestBody!.maxBytes))).then(
+      (prefix) => {
+        const head = joined(prefix);
+        const decide = (outcome: FilterOutcome): void => {
+          if (outcome === undefined) return this.sendOn(req, res, target, index, cluster, preq, down, prefix.rest ?? head, started);
+          prefix.rest?.destroy();
+          // Unread body bytes would be taken for the next request on this connection.
+          const local = prefix.rest === undefined ? outcome : { ...outcome, headers: [...(outcome.headers ?? []), ...CLOSE] };
+          this.finish(target, index, sendLocal(res, local, requestId), started);
+        };
+        const outcome = runBodyFilters(readers, preq, head);
+        if (outcome instanceof Promise) void outcome.then(decide);
+        else decide(outcome);
+      },
+      (err: Error) => this.bodyFailed(res, target, index, requestId, err, started),
+    );
+  }
+
+  /** Sends the request on to the backend, keeping its body for retries when the rule retries. */
+  private sendOn(
+    req: DownstreamRequest, res: DownstreamResponse, target: RuleTarget, index: number, cluster: Cluster,
+    preq: ProxyRequest, down: DownstreamHeaders, body: TryBody, started: number,
+  ): void {
     const headers = preq.headers;
     // Over HTTP/2 undici sends the host header as :authority, so the backend sees the client's (or rewritten) host either way.
     setForwardingHeaders(preq, down);
@@ -235,15 +264,18 @@ export class RequestHandler {
 
     const runtime = this.pools.cluster(cluster);
     const retry = target.retry;
-    if (retry === undefined || body === null) return this.dispatch(req, res, target, index, preq, runtime, body, started);
+    if (retry === undefined || body === null || Buffer.isBuffer(body)) return this.dispatch(req, res, target, index, preq, runtime, body, started);
     // A body that may have to be sent again is kept, up to the policy's bound; a larger one streams and is sent once.
     keepForReplay(body, retry.maxBodyBytes).then(
       (kept) => this.dispatch(req, res, target, index, preq, runtime, kept, started),
-      (err: Error) => {
-        const e = classifyUpstreamError(err);
-        this.finish(target, index, sendError(res, e.code, e.message, requestId, e.code === 'payload_too_large' ? CLOSE : undefined), started);
-      },
+      (err: Error) => this.bodyFailed(res, target, index, preq.requestId, err, started),
     );
+  }
+
+  /** A body that could not be read: too large for the listener, or its client went away. */
+  private bodyFailed(res: DownstreamResponse, target: RuleTarget, index: number, requestId: string, err: Error, started: number): void {
+    const e = classifyUpstreamError(err);
+    this.finish(target, index, sendError(res, e.code, e.message, requestId, e.code === 'payload_too_large' ? CLOSE : undefined), started);
   }
 
   private dispatch(
@@ -305,11 +337,25 @@ export class RequestHandler {
 /** The request body as tries send it: none, kept whole (so any try can send it), or a stream sent once. */
 type TryBody = Readable | Buffer | null;
 
-/**
- * Reads a body until it ends or passes `limit` bytes. A body that ended is returned whole; a
- * longer one comes back as a stream of what was read followed by the rest, which only one try can send.
- */
-function keepForReplay(body: Readable, limit: number): Promise<Buffer | Readable> {
+/** The filters of the rule and of the chosen backendRef that want to read this request's body; undefined for none, the common case. */
+function bodyReaders(rule: readonly Filter[], backend: readonly Filter[], req: ProxyRequest): Filter[] | undefined {
+  let out: Filter[] | undefined;
+  for (const f of rule) if (f.requestBody?.wants(req) === true) (out ??= []).push(f);
+  for (const f of backend) if (f.requestBody?.wants(req) === true) (out ??= []).push(f);
+  return out;
+}
+
+/** What readPrefix read, and, for a body longer than its limit, a stream of all of it (what was read, then the rest). */
+interface Prefix {
+  readonly chunks: readonly Buffer[];
+  readonly size: number;
+  readonly rest: Readable | undefined;
+}
+
+const joined = (p: Prefix): Buffer => (p.chunks.length === 1 ? p.chunks[0] : Buffer.concat(p.chunks, p.size));
+
+/** Reads a body until it ends or passes `limit` bytes. */
+function readPrefix(body: Readable, limit: number): Promise<Prefix> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -329,11 +375,11 @@ function keepForReplay(body: Readable, limit: number): Promise<Buffer | Readable
       for (const c of chunks) rest.write(c);
       body.on('error', (err) => rest.destroy(err));
       body.pipe(rest);
-      resolve(rest);
+      resolve({ chunks, size, rest });
     };
     const onEnd = (): void => {
       cleanup();
-      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+      resolve({ chunks, size, rest: undefined });
     };
     const onError = (err: Error): void => {
       cleanup();
@@ -348,6 +394,14 @@ function keepForReplay(body: Readable, limit: number): Promise<Buffer | Readable
     body.on('error', onError);
     body.on('close', onClose);
   });
+}
+
+/**
+ * A body kept whole when it ends within `limit` bytes, so every try can send it; a longer one comes
+ * back as a stream of what was read followed by the rest, which only one try can send.
+ */
+function keepForReplay(body: Readable, limit: number): Promise<Buffer | Readable> {
+  return readPrefix(body, limit).then((p) => p.rest ?? joined(p));
 }
 
 /** Trailers as undici hands them over: raw name/value lines from HTTP/1.1, an object from HTTP/2. */

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { ERRORS, errorBody, type ErrorCode } from '../errors.js';
 import { recordRouted, recordUnrouted } from '../telemetry/metrics.js';
@@ -14,6 +15,8 @@ import { readRequestHeaders, setForwardingHeaders } from './request-headers.js';
 import { hashKeyOf } from './upstream/hash-key.js';
 import type { UpstreamPools } from './upstream/pools.js';
 import { callerIdentity, MTLS_REQUIRED } from './listeners/peer.js';
+import { clientCertificateOf } from './listeners/client-certificate.js';
+import { backendTLSOptions } from './upstream/backend-tls.js';
 import { normalizePath } from './normalize-path.js';
 
 function answer(socket: Duplex, status: number, headers: readonly (readonly [string, string])[], body: string): number {
@@ -76,7 +79,7 @@ export class UpgradeHandler {
     const preq: ProxyRequest = {
       method: req.method ?? 'GET', path, query, authority: down.host, headers: down.headers, scheme: state.scheme,
       clientAddress: req.socket.remoteAddress ?? '', requestId, matchedPrefix: match.prefix, mirrors: undefined, identity: undefined,
-      peer, port: port.port,
+      peer, port: port.port, clientCertificate: clientCertificateOf(req.socket), route: target.routeName,
     };
     Promise.resolve(runRequestFilters(target.filters, preq)).then(async (outcome) => {
       if (outcome !== undefined) return done(-1, answerLocal(socket, outcome, requestId));
@@ -100,10 +103,13 @@ export class UpgradeHandler {
       headers.set('upgrade', upgrade);
       const lines = [`${preq.method} ${preq.query ? `${preq.path}?${preq.query}` : preq.path} HTTP/1.1`];
       for (let i = 0; i < headers.raw.length; i += 2) lines.push(`${headers.raw[i]}: ${headers.raw[i + 1]}`);
-      const upstream = net.connect({ host: picked.endpoint.host, port: picked.endpoint.port, timeout: cluster.settings.connectTimeoutMs });
+      const address = { host: picked.endpoint.host, port: picked.endpoint.port, timeout: cluster.settings.connectTimeoutMs };
+      // A backend under a BackendTLSPolicy takes the upgrade over TLS, verified as its requests are.
+      const secure = picked.endpoint.identity === undefined ? cluster.settings.tls : undefined;
+      const upstream = secure ? tls.connect({ ...address, ...backendTLSOptions(secure) }) : net.connect(address);
       let connected = false;
       upstream.once('timeout', () => { if (!connected) upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })); });
-      upstream.once('connect', () => {
+      upstream.once(secure ? 'secureConnect' : 'connect', () => {
         connected = true;
         upstream.setTimeout(0);
         upstream.write(`${lines.join('\r\n')}\r\n\r\n`);

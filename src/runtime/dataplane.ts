@@ -2,11 +2,14 @@
 
 import type { Logger } from 'pino';
 import type { Snapshot } from '../config/model.js';
+import { logSecurityEvents } from '../dataplane/filters/security/events.js';
+import { logWafEvents } from '../dataplane/filters/security/waf/events.js';
 import { Ports } from '../dataplane/listeners/ports.js';
 import { RequestHandler } from '../dataplane/proxy.js';
 import { UpgradeHandler } from '../dataplane/upgrade.js';
 import { UpstreamPools } from '../dataplane/upstream/pools.js';
 import type { MeshCredentials } from '../mesh/credentials.js';
+import { closeSharedStore } from '../store/shared.js';
 
 export class DataPlane {
   private readonly pools: UpstreamPools;
@@ -20,6 +23,8 @@ export class DataPlane {
       mesh,
       onError: (port, err) => log.error({ port, err: err.message }, `listener on port ${port} failed`),
     });
+    logSecurityEvents(log);
+    logWafEvents(log);
   }
 
   get appliedVersion(): number {
@@ -45,6 +50,7 @@ export class DataPlane {
     this.log.info({ graceMs, connections }, 'stopped accepting; draining connections');
     const cut = await closing;
     await this.pools.close();
+    await closeSharedStore();
     this.log.info({ cut }, 'drained');
   }
 }

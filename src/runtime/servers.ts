@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import type { WorkerView } from '../admin/server.js';
 import type { ListenerLimits } from '../config/model.js';
 import type { Active, SnapshotStore } from '../config/snapshot.js';
+import type { StoreLocation } from '../store/location.js';
+import { useStore } from '../store/shared.js';
 import { configRegistry, dataPlaneRegistry } from '../telemetry/metrics.js';
 import { renderText } from '../telemetry/series.js';
 import { DataPlane } from './dataplane.js';
@@ -15,6 +17,8 @@ export interface ServeOptions {
   /** The zone this gateway runs in, for zone-aware endpoint choice. */
   readonly zone?: string;
   readonly limits: ListenerLimits;
+  /** Where consumers and API keys are kept; unset, the SQLite file of the default data directory. */
+  readonly store?: StoreLocation;
   readonly drainMs: number;
   readonly logLevel: string;
   readonly logFormat: string;
@@ -31,6 +35,7 @@ export interface Servers {
 }
 
 export function inProcess(opts: ServeOptions, store: SnapshotStore): Servers {
+  if (opts.store !== undefined) useStore(opts.store, opts.log);
   const plane = new DataPlane(opts.bind, opts.log, opts.zone);
   let draining = false;
   return {

@@ -4,11 +4,14 @@
 import { dataPlaneRegistry } from '../telemetry/metrics.js';
 import { translate } from '../config/translate/index.js';
 import { SnapshotStore } from '../config/snapshot.js';
+import { parseStoreLocation } from '../store/location.js';
+import { useStore } from '../store/shared.js';
 import { createLogger, type LogFormat, type LogLevel } from '../telemetry/log.js';
 import { DataPlane } from './dataplane.js';
 import { fromPlain, isWindroseMessage, type ToPrimary } from './messages.js';
 
 const log = createLogger((process.env.WINDROSE_LOG_LEVEL ?? 'info') as LogLevel, (process.env.WINDROSE_LOG_FORMAT ?? 'json') as LogFormat);
+if (process.env.WINDROSE_STORE) useStore(parseStoreLocation(process.env.WINDROSE_STORE), log);
 const plane = new DataPlane(process.env.WINDROSE_BIND ?? '0.0.0.0', log, process.env.WINDROSE_ZONE);
 const store = new SnapshotStore();
 const send = (m: ToPrimary) => process.send?.(m);

@@ -5,6 +5,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { WorkerView } from '../admin/server.js';
 import type { Active, SnapshotStore } from '../config/snapshot.js';
+import { formatStoreLocation } from '../store/location.js';
 import { configRegistry } from '../telemetry/metrics.js';
 import { renderText, sumMetrics, type MetricData } from '../telemetry/series.js';
 import { isWindroseMessage, toPlain, type ToWorker } from './messages.js';
@@ -48,7 +49,8 @@ export function workerProcesses(opts: ServeOptions, store: SnapshotStore): Serve
     if (metrics) g.sets.push(metrics);
     if (g.pending.size === 0) g.done();
   };
-  const env = { WINDROSE_LOG_LEVEL: opts.logLevel, WINDROSE_LOG_FORMAT: opts.logFormat, WINDROSE_BIND: opts.bind, WINDROSE_ZONE: opts.zone, WINDROSE_DRAIN_MS: String(opts.drainMs) };
+  const env = { WINDROSE_LOG_LEVEL: opts.logLevel, WINDROSE_LOG_FORMAT: opts.logFormat, WINDROSE_BIND: opts.bind, WINDROSE_ZONE: opts.zone, WINDROSE_DRAIN_MS: String(opts.drainMs),
+    WINDROSE_STORE: opts.store === undefined ? undefined : formatStoreLocation(opts.store) };
   const message = (active: Active): ToWorker => ({ type: 'windrose:config', version: active.snapshot.version, resources: toPlain(active.resources), limits: opts.limits });
 
   const fork = (): void => {

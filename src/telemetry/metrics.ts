@@ -171,3 +171,24 @@ export function authorizationDecisionSeries(decision: 'allow' | 'deny', policy: 
 export function authorizationAuditSeries(policy: string): CounterSeries {
   return authorizationAudits.bind({ policy });
 }
+
+const jwksFetches = new Counter(
+  'windrose_jwt_jwks_fetches_total',
+  'Fetches of remote JWKS by SecurityPolicy JWT providers, by result (success or failure).',
+  dataPlaneRegistry,
+);
+
+export function jwksFetchSeries(result: 'success' | 'failure'): CounterSeries {
+  return jwksFetches.bind({ result });
+}
+
+const wafRequests = new Counter(
+  'windrose_waf_requests_total',
+  'Requests a SecurityPolicy WAF scored at or above its anomaly threshold, by policy and action (blocked, or detected in Detect mode).',
+  dataPlaneRegistry,
+);
+
+/** `policy`: namespace/name of the SecurityPolicy whose WAF scored the request. */
+export function wafSeries(policy: string, action: 'blocked' | 'detected'): CounterSeries {
+  return wafRequests.bind({ policy, action });
+}

@@ -1,11 +1,11 @@
-//! Core (v1) and discovery (discovery.k8s.io/v1) kinds: Namespace, Service, EndpointSlice, Secret.
+//! Core (v1) and discovery (discovery.k8s.io/v1) kinds: Namespace, Service, EndpointSlice, Secret, ConfigMap.
 
 import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
-import type { EndpointSliceSpec, NamespaceSpec, SecretSpec, ServicePort, ServiceSpec } from '../resources.js';
+import type { ConfigMapSpec, EndpointSliceSpec, NamespaceSpec, SecretSpec, ServicePort, ServiceSpec } from '../resources.js';
 import { dnsLabel, dnsSubdomain } from './formats.js';
 import { topLevelEnvelope, type Parsed, specDocument } from './meta.js';
-import { bool, compact, ignored, int, leaf, list, oneOf, pattern, record, show, strict, string, uniqueBy } from './primitives.js';
+import { bool, compact, ignored, leaf, list, oneOf, pattern, record, show, strict, string, uniqueBy } from './primitives.js';
 import { portNumber } from './refs.js';
 
 const protocol = oneOf(['TCP', 'UDP', 'SCTP']);
@@ -164,3 +164,17 @@ export const secretDocument: z.ZodType<Parsed<SecretSpec>> = strict({
     metadata: s.metadata,
     spec: compact({ type: s.type, data: s.data, stringData: s.stringData }),
   }));
+
+/** ConfigMap keys follow the Secret key rules; a key may hold text (`data`) or base64 (`binaryData`), not both. */
+export const configMapDocument: z.ZodType<Parsed<ConfigMapSpec>> = strict({
+  ...topLevelEnvelope,
+  data: record(string(), { key: secretKey }).optional(),
+  binaryData: record(base64, { key: secretKey }).optional(),
+  immutable: bool.optional(),
+})
+  .superRefine((c, ctx) => {
+    for (const key of Object.keys(c.binaryData ?? {})) {
+      if (c.data?.[key] !== undefined) ctx.addIssue({ code: 'custom', message: `duplicate key ${JSON.stringify(key)}: also in data`, path: ['binaryData', key] });
+    }
+  })
+  .transform((c) => ({ metadata: c.metadata, spec: compact({ data: c.data, binaryData: c.binaryData }) }));

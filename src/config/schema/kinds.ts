@@ -3,7 +3,8 @@
 import type { z } from 'zod';
 import type { Resource, ResourceKind } from '../resources.js';
 import { authorizationPolicySpec } from './authorization.js';
-import { endpointSliceDocument, namespaceDocument, secretDocument, serviceDocument } from './core.js';
+import { backendTLSPolicySpec } from './backendtlspolicy.js';
+import { configMapDocument, endpointSliceDocument, namespaceDocument, secretDocument, serviceDocument } from './core.js';
 import { gatewayClassSpec, gatewaySpec } from './gateway.js';
 import { httpRouteSpec } from './httproute.js';
 import { type Parsed, specDocument } from './meta.js';
@@ -38,6 +39,13 @@ export const KINDS: { readonly [K in ResourceKind]: KindDef<K> } = {
   Service: { apiVersions: ['v1'], namespaced: true, specAtTopLevel: false, document: serviceDocument },
   EndpointSlice: { apiVersions: ['discovery.k8s.io/v1'], namespaced: true, specAtTopLevel: true, document: endpointSliceDocument },
   Secret: { apiVersions: ['v1'], namespaced: true, specAtTopLevel: true, document: secretDocument },
+  ConfigMap: { apiVersions: ['v1'], namespaced: true, specAtTopLevel: true, document: configMapDocument },
+  BackendTLSPolicy: {
+    apiVersions: ['gateway.networking.k8s.io/v1', 'gateway.networking.k8s.io/v1alpha3'],
+    namespaced: true,
+    specAtTopLevel: false,
+    document: specDocument(backendTLSPolicySpec),
+  },
   Backend: { apiVersions: ['windrose.dev/v1alpha1'], namespaced: true, specAtTopLevel: false, document: specDocument(backendSpec) },
   BackendTrafficPolicy: {
     apiVersions: ['windrose.dev/v1alpha1'],

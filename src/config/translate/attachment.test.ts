@@ -3,12 +3,16 @@ import { test } from 'node:test';
 import type { SecurityPolicy } from '../resources.js';
 import { attachPolicies, PolicyProblem, targetKey, type TargetExists } from './attachment.js';
 
+const at = { file: 'policies.yaml', line: 1, column: 1 };
+
 const policy = (name: string, created: string, routes: string[]): SecurityPolicy => ({
+  source: at,
+  locate: () => at,
   kind: 'SecurityPolicy',
   apiVersion: 'windrose.dev/v1alpha1',
   metadata: { name, namespace: 'shop', creationTimestamp: created },
   spec: { targetRefs: routes.map((r) => ({ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: r })) },
-} as SecurityPolicy);
+});
 
 const routesExist = (...names: string[]): TargetExists => (ref) => names.includes(ref.name);
 const conditionsOf = (statuses: ReturnType<typeof attachPolicies>['statuses'], name: string) =>

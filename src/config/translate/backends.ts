@@ -1,13 +1,22 @@
 //! Resolves backendRefs (Service + EndpointSlices, or windrose Backend) to clusters, deduplicated by key.
 
 import { SPIFFE_ID_ANNOTATION } from '../../mesh/protocol.js';
-import type { Cluster, ClusterSettings, Endpoint, UpstreamProtocol } from '../model.js';
+import type { Cluster, ClusterSettings, Endpoint, UpstreamProtocol, UpstreamTLS } from '../model.js';
 import { GATEWAY_GROUP, WINDROSE_GROUP, type BackendObjectReference, type HTTPRoute } from '../resources.js';
+import { backendTLSFor, type BackendTLS } from './backend-tls.js';
 import { key, nsOf, referencePermitted, type ResourceIndex } from './index-resources.js';
 
 export type BackendResolution =
-  | { ok: true; endpoints: Endpoint[]; protocol: UpstreamProtocol; name: string }
-  | { ok: false; reason: 'BackendNotFound' | 'RefNotPermitted' | 'InvalidKind' | 'UnsupportedProtocol'; message: string };
+  | { ok: true; endpoints: Endpoint[]; protocol: UpstreamProtocol; name: string; tls?: UpstreamTLS }
+  | { ok: false; reason: 'BackendNotFound' | 'RefNotPermitted' | 'InvalidKind' | 'UnsupportedProtocol' | 'InvalidBackendTLSPolicy'; message: string };
+
+/** A resolved backend with the TLS its BackendTLSPolicy asks for; one whose policy cannot be applied is not reached at all. */
+function withTLS(res: Extract<BackendResolution, { ok: true }>, tls: BackendTLS | undefined, label: string): BackendResolution {
+  if (tls === undefined) return res;
+  if ('problem' in tls) return { ok: false, reason: 'InvalidBackendTLSPolicy', message: `${label}: its BackendTLSPolicy cannot be applied: ${tls.problem}` };
+  if (res.protocol === 'h2c') return { ok: false, reason: 'UnsupportedProtocol', message: `${label}: appProtocol kubernetes.io/h2c is cleartext HTTP/2 and cannot take the TLS its BackendTLSPolicy asks for` };
+  return { ...res, tls };
+}
 
 function protocolOf(appProtocol: string | undefined): UpstreamProtocol | undefined {
   switch (appProtocol) {
@@ -40,7 +49,7 @@ export function resolveBackend(idx: ResourceIndex, route: HTTPRoute, ref: Backen
       ...(e.zone ? { zone: e.zone } : {}),
       ...(e.weight !== undefined ? { weight: e.weight } : {}),
     }));
-    return { ok: true, endpoints, protocol, name: `${label}${ref.port ? `:${ref.port}` : ''}` };
+    return withTLS({ ok: true, endpoints, protocol, name: `${label}${ref.port ? `:${ref.port}` : ''}` }, backendTLSFor(idx, 'Backend', namespace, ref.name), label);
   }
   const service = idx.services.get(key(namespace, ref.name));
   if (!service) return { ok: false, reason: 'BackendNotFound', message: `${label} not found` };
@@ -63,7 +72,7 @@ export function resolveBackend(idx: ResourceIndex, route: HTTPRoute, ref: Backen
       }
     }
   }
-  return { ok: true, endpoints, protocol, name: `${label}:${ref.port}` };
+  return withTLS({ ok: true, endpoints, protocol, name: `${label}:${ref.port}` }, backendTLSFor(idx, 'Service', namespace, ref.name, svcPort.name), label);
 }
 
 /** Interns clusters so equal endpoints + settings share one cluster (and one connection pool). */

@@ -1,7 +1,7 @@
 //! Lookup tables over the validated resources, built once per translation.
 
 import type {
-  AuthorizationPolicy, Backend, BackendTrafficPolicy, EndpointSlice, Gateway, GatewayClass, HTTPRoute, LabelSelector, Namespace,
+  AuthorizationPolicy, Backend, BackendTLSPolicy, BackendTrafficPolicy, ConfigMap, EndpointSlice, Gateway, GatewayClass, HTTPRoute, LabelSelector, Namespace,
   ReferenceGrant, Resource, Secret, SecurityPolicy, Service,
 } from '../resources.js';
 
@@ -14,12 +14,14 @@ export interface ResourceIndex {
   readonly services: Map<string, Service>;
   readonly slicesByService: Map<string, EndpointSlice[]>;
   readonly secrets: Map<string, Secret>;
+  readonly configMaps: Map<string, ConfigMap>;
   readonly backends: Map<string, Backend>;
   readonly grants: ReferenceGrant[];
   readonly trafficPolicies: BackendTrafficPolicy[];
   readonly namespaces: Map<string, Namespace>;
   readonly authorizationPolicies: AuthorizationPolicy[];
   readonly securityPolicies: SecurityPolicy[];
+  readonly backendTLSPolicies: BackendTLSPolicy[];
 }
 
 export const key = (namespace: string | undefined, name: string): string => `${namespace ?? 'default'}/${name}`;
@@ -28,7 +30,7 @@ export const nsOf = (r: Resource): string => r.metadata.namespace ?? 'default';
 export function indexResources(resources: readonly Resource[]): ResourceIndex {
   const idx: ResourceIndex = {
     gatewayClasses: new Map(), gateways: [], routes: [], services: new Map(), slicesByService: new Map(),
-    secrets: new Map(), backends: new Map(), grants: [], trafficPolicies: [], namespaces: new Map(), authorizationPolicies: [], securityPolicies: [],
+    secrets: new Map(), configMaps: new Map(), backendTLSPolicies: [], backends: new Map(), grants: [], trafficPolicies: [], namespaces: new Map(), authorizationPolicies: [], securityPolicies: [],
   };
   for (const r of resources) {
     switch (r.kind) {
@@ -46,6 +48,8 @@ export function indexResources(resources: readonly Resource[]): ResourceIndex {
         break;
       }
       case 'Secret': idx.secrets.set(key(nsOf(r), r.metadata.name), r); break;
+      case 'ConfigMap': idx.configMaps.set(key(nsOf(r), r.metadata.name), r); break;
+      case 'BackendTLSPolicy': idx.backendTLSPolicies.push(r); break;
       case 'Backend': idx.backends.set(key(nsOf(r), r.metadata.name), r); break;
       case 'ReferenceGrant': idx.grants.push(r); break;
       case 'BackendTrafficPolicy': idx.trafficPolicies.push(r); break;
@@ -87,4 +91,24 @@ export function referencePermitted(
     g.spec.from.some((f) => f.group === from.group && f.kind === from.kind && f.namespace === from.namespace) &&
     g.spec.to.some((t) => t.group === to.group && t.kind === to.kind && (t.name === undefined || t.name === to.name)),
   );
+}
+
+/**
+ * A key of a Secret (stringData, else base64 data) or a ConfigMap (data, else base64 binaryData);
+ * undefined when the resource or the key is missing.
+ */
+export function storedValue(idx: ResourceIndex, kind: 'Secret' | 'ConfigMap', namespace: string, name: string, field: string): Buffer | undefined {
+  let text: string | undefined;
+  let b64: string | undefined;
+  if (kind === 'Secret') {
+    const spec = idx.secrets.get(key(namespace, name))?.spec;
+    text = spec?.stringData?.[field];
+    b64 = spec?.data?.[field];
+  } else {
+    const spec = idx.configMaps.get(key(namespace, name))?.spec;
+    text = spec?.data?.[field];
+    b64 = spec?.binaryData?.[field];
+  }
+  if (text !== undefined) return Buffer.from(text);
+  return b64 === undefined ? undefined : Buffer.from(b64, 'base64');
 }

@@ -4,7 +4,7 @@
 //! field by field; each block with a meaning of its own (faultInjection, loadBalancer, healthCheck,
 //! circuitBreaker, retry) is taken whole from the narrowest policy.
 
-import type { CircuitBreakerSettings, ClusterSettings, LoadBalancerSettings, UpstreamProtocol } from '../model.js';
+import type { CircuitBreakerSettings, ClusterSettings, LoadBalancerSettings, UpstreamProtocol, UpstreamTLS } from '../model.js';
 import { GATEWAY_GROUP, type BackendTrafficPolicySpec, type HTTPRoute, type Service } from '../resources.js';
 import type { ResourceStatus } from '../status.js';
 import { attachPolicies, gatewayChain, gatewayTargets, targetKey } from './attachment.js';
@@ -115,8 +115,8 @@ export function translateMeshTrafficPolicies(idx: ResourceIndex): MeshPolicyResu
   };
 }
 
-/** `retrying`: whether the rule sending to the cluster retries, which is what a budget is for. */
-export function clusterSettings(protocol: UpstreamProtocol, s: TrafficSettings, retrying: boolean): ClusterSettings {
+/** `retrying`: whether the rule sending to the cluster retries, which is what a budget is for; `tls` from the backend's BackendTLSPolicy. */
+export function clusterSettings(protocol: UpstreamProtocol, s: TrafficSettings, retrying: boolean, tls?: UpstreamTLS): ClusterSettings {
   const budget = retrying ? retryBudgetOf(s.retry) : undefined;
   return {
     protocol,
@@ -129,6 +129,7 @@ export function clusterSettings(protocol: UpstreamProtocol, s: TrafficSettings, 
     ...(s.health?.outlier ? { outlier: s.health.outlier } : {}),
     circuitBreaker: retryLimit(s.circuitBreaker ?? DEFAULT_CLUSTER.circuitBreaker, budget !== undefined && s.retryLimitSet !== true),
     ...(budget ? { retryBudget: budget } : {}),
+    ...(tls ? { tls } : {}),
   };
 }
 

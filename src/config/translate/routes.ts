@@ -61,7 +61,7 @@ function compileFilters(
         if (!res.ok) { problems.push(res); break; }
         const fraction = m.percent !== undefined ? m.percent / 100 : m.fraction ? m.fraction.numerator / (m.fraction.denominator ?? 100) : 1;
         // Mirrored copies are never retried, so their clusters need no retry budget.
-        out.push(requestMirror(clusters.intern(res.name, res.endpoints, clusterSettings(res.protocol, settings, false)), fraction));
+        out.push(requestMirror(clusters.intern(res.name, res.endpoints, clusterSettings(res.protocol, settings, false, res.tls)), fraction));
         break;
       }
       default:
@@ -88,7 +88,7 @@ function compileRule(
       if (weight > 0) backends.push({ weight, cluster: undefined, unresolvedReason: res.message, filters });
       continue;
     }
-    if (weight > 0) backends.push({ weight, cluster: clusters.intern(res.name, res.endpoints, clusterSettings(res.protocol, settings, retry !== undefined)), filters });
+    if (weight > 0) backends.push({ weight, cluster: clusters.intern(res.name, res.endpoints, clusterSettings(res.protocol, settings, retry !== undefined, res.tls)), filters });
   }
   const requestMs = rule.timeouts?.request !== undefined ? durationMs(rule.timeouts.request) : (settings.requestTimeoutMs ?? 0);
   const backendRequestMs = rule.timeouts?.backendRequest !== undefined ? durationMs(rule.timeouts.backendRequest) : (settings.retry?.perTryTimeoutMs ?? 0);

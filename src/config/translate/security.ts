@@ -3,14 +3,21 @@
 //! over Gateway), in the fixed order of COMPILERS below.
 
 import type { Filter } from '../../dataplane/filters/filter.js';
+import { apiKeyAuthFilter } from '../../dataplane/filters/security/api-key/filter.js';
 import { authorizationFilter } from '../../dataplane/filters/security/authorization.js';
 import { corsFilter } from '../../dataplane/filters/security/cors.js';
+import { extAuthFilter } from '../../dataplane/filters/security/ext-auth.js';
+import { introspectionFilter } from '../../dataplane/filters/security/introspection.js';
 import { invalidPolicyFilter } from '../../dataplane/filters/security/invalid.js';
+import { jwtFilter } from '../../dataplane/filters/security/jwt.js';
+import { oidcFilter } from '../../dataplane/filters/security/oidc/filter.js';
+import { wafFilter } from '../../dataplane/filters/security/waf/filter.js';
 import type { HTTPRoute, SecretObjectReference, SecurityPolicy, SecurityPolicySpec } from '../resources.js';
 import type { ResourceStatus } from '../status.js';
-import { attachPolicies, gatewayChain, gatewayTargets, PolicyProblem } from './attachment.js';
+import { attachPolicies, gatewayChain, gatewayTargets, PolicyProblem, targetKey } from './attachment.js';
+import { listenerTLSOf, tlsFilter, type ListenerTLS } from './edge-tls.js';
 import type { ListenerInfo } from './gateways.js';
-import { key, nsOf, type ResourceIndex } from './index-resources.js';
+import { nsOf, storedValue, type ResourceIndex } from './index-resources.js';
 
 type Block = Exclude<keyof SecurityPolicySpec, 'targetRefs'>;
 
@@ -21,6 +28,8 @@ export interface SecurityContext {
   readonly namespace: string;
   /** A Secret's value (decoded) in the policy's namespace; throws a PolicyProblem when the Secret or key is missing. */
   secret(ref: SecretObjectReference, field: string): Buffer;
+  /** A ConfigMap's value in the policy's namespace (`data`, else `binaryData` decoded); throws a PolicyProblem when missing. */
+  configMap(ref: { readonly name: string; readonly namespace?: string }, field: string): Buffer;
 }
 
 type Compiler<B extends Block> = (spec: NonNullable<SecurityPolicySpec[B]>, ctx: SecurityContext) => Filter;
@@ -30,7 +39,16 @@ type Compiler<B extends Block> = (spec: NonNullable<SecurityPolicySpec[B]>, ctx:
  * asks a browser for credentials; authorization reads the identity that authentication set.
  */
 const COMPILERS: { readonly [B in Block]: Compiler<B> } = {
+  // First: it checks the connection's client certificate, an identity later filters may read.
+  tls: tlsFilter,
   cors: corsFilter,
+  // Before authentication: an attack is refused before any credential is looked up or checked.
+  waf: wafFilter,
+  apiKeyAuth: apiKeyAuthFilter,
+  jwt: jwtFilter,
+  introspection: introspectionFilter,
+  oidc: oidcFilter,
+  extAuth: extAuthFilter,
   authorization: authorizationFilter,
 };
 const ORDER = Object.keys(COMPILERS) as Block[];
@@ -41,6 +59,15 @@ export interface SecurityResult {
   readonly statuses: ResourceStatus[];
   /** The security filters of a route on a listener, in the order they run. */
   readonly filters: (listener: ListenerInfo, route: HTTPRoute) => Filter[];
+  /** What the `tls` block of the listener's narrowest policy asks of its handshake; undefined when none applies. */
+  readonly listenerTLS: (listener: ListenerInfo) => ListenerTLS | undefined;
+}
+
+function valueOf(idx: ResourceIndex, kind: 'Secret' | 'ConfigMap', namespace: string, ref: { readonly name: string; readonly namespace?: string }, field: string): Buffer {
+  if ((ref.namespace ?? namespace) !== namespace) throw new PolicyProblem('RefNotPermitted', `${kind} ${ref.namespace}/${ref.name} is in another namespace`);
+  const value = storedValue(idx, kind, namespace, ref.name, field);
+  if (value === undefined) throw new PolicyProblem(`Invalid${kind}Ref`, `${kind} ${namespace}/${ref.name} not found, or has no key "${field}"`);
+  return value;
 }
 
 function contextOf(idx: ResourceIndex, policy: SecurityPolicy): SecurityContext {
@@ -48,16 +75,8 @@ function contextOf(idx: ResourceIndex, policy: SecurityPolicy): SecurityContext 
   return {
     policy: `${namespace}/${policy.metadata.name}`,
     namespace,
-    secret(ref, field) {
-      if ((ref.namespace ?? namespace) !== namespace) throw new PolicyProblem('RefNotPermitted', `Secret ${ref.namespace}/${ref.name} is in another namespace`);
-      const secret = idx.secrets.get(key(namespace, ref.name));
-      if (secret === undefined) throw new PolicyProblem('InvalidSecretRef', `Secret ${namespace}/${ref.name} not found`);
-      const text = secret.spec.stringData?.[field];
-      if (text !== undefined) return Buffer.from(text);
-      const b64 = secret.spec.data?.[field];
-      if (b64 === undefined) throw new PolicyProblem('InvalidSecretRef', `Secret ${namespace}/${ref.name} has no key "${field}"`);
-      return Buffer.from(b64, 'base64');
-    },
+    secret: (ref, field) => valueOf(idx, 'Secret', namespace, ref, field),
+    configMap: (ref, field) => valueOf(idx, 'ConfigMap', namespace, ref, field),
   };
 }
 
@@ -98,6 +117,11 @@ export function translateSecurityPolicies(idx: ResourceIndex, listeners: readonl
         if (filter !== undefined && !out.includes(filter)) out.push(filter);
       }
       return out;
+    },
+    listenerTLS(listener) {
+      const gw = listener.gateway;
+      const chain = [targetKey('Gateway', nsOf(gw), gw.metadata.name, listener.listener.name), targetKey('Gateway', nsOf(gw), gw.metadata.name)];
+      return listenerTLSOf(chain.map((k) => byTarget.get(k)).find((c) => c?.tls !== undefined)?.tls);
     },
   };
 }

@@ -18,11 +18,15 @@ export interface ProxyRequest {
   readonly clientAddress: string;
   /** The SPIFFE ID of the caller's verified client certificate (mesh inbound ports); undefined otherwise. */
   readonly peer: string | undefined;
+  /** The client certificate the TLS handshake of the request's connection verified (SecurityPolicy `tls`); undefined when none. */
+  readonly clientCertificate?: import('../listeners/client-certificate.js').ClientCertificate;
   /** The local port the request arrived on. */
   readonly port: number;
   readonly requestId: string;
   /** The PathPrefix that selected the rule, when the match was a prefix (for ReplacePrefixMatch). */
   readonly matchedPrefix: string | undefined;
+  /** "namespace/name" of the HTTPRoute that matched, for logs; the proxy sets it on every routed request. */
+  readonly route?: string;
   /** Clusters that get a fire-and-forget copy of this request (RequestMirror). */
   mirrors: import('../../config/model.js').Cluster[] | undefined;
   /** Who the caller proved to be, set by the authentication filter that verified it; undefined for anonymous calls. */
@@ -58,9 +62,24 @@ export interface LocalResponse {
 
 export type FilterOutcome = LocalResponse | undefined;
 
+/**
+ * A filter's wish to read the request body before the request goes on. The proxy buffers a body,
+ * up to the largest `maxBytes` of the filters that want it, only for such filters; every other
+ * body streams through untouched.
+ */
+export interface RequestBodyHook {
+  /** The most bytes the filter reads; a longer body reaches `inspect` cut to this length. */
+  readonly maxBytes: number;
+  /** Whether the filter wants this request's body (by its content type, say); asked after every head filter ran. */
+  wants(req: ProxyRequest): boolean;
+  /** The body, or its first `maxBytes` bytes when `truncated`; answers as onRequest does. */
+  inspect(req: ProxyRequest, body: Buffer, truncated: boolean): FilterOutcome | Promise<FilterOutcome>;
+}
+
 export interface Filter {
   /** The filter kind, e.g. "RequestHeaderModifier"; named in the error when the filter fails. */
   readonly name: string;
   onRequest?(req: ProxyRequest): FilterOutcome | Promise<FilterOutcome>;
+  readonly requestBody?: RequestBodyHook;
   onResponse?(res: ProxyResponseHead, req: ProxyRequest): void;
 }

@@ -14,7 +14,8 @@ import type { UpgradeHandler } from '../upgrade.js';
 import { recordUnrouted } from '../../telemetry/metrics.js';
 import { clientErrorHandler, connectHandler } from './client-errors.js';
 import { Connections } from './connections.js';
-import { pruneContexts, SniContexts, TLS_MIN_VERSION } from './tls-contexts.js';
+import { admitClient } from './client-certificate.js';
+import { contextOptions, pruneContexts, SniContexts, TLS_MIN_VERSION } from './tls-contexts.js';
 import type { Credentials, MeshCredentials } from '../../mesh/credentials.js';
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -47,6 +48,15 @@ export interface PortsOptions {
 
 function mtlsContextOptions(c: Credentials): SecureContextOptions {
   return { cert: c.svid.certPem, key: c.svid.keyPem, ca: [...c.trustBundle], minVersion: TLS_MIN_VERSION };
+}
+
+/**
+ * Whether handshakes ask for a client certificate, and refuse one that is missing or does not
+ * verify: per port, as Node sets them per server (the CA and CRL follow the server name). Read by
+ * the TLS server for each new connection, so a new config applies to the next handshake.
+ */
+function clientCertificateRequest(config: PortConfig): { requestCert: boolean; rejectUnauthorized: boolean } {
+  return { requestCert: config.tls?.requestCert === true, rejectUnauthorized: config.tls?.requireCert === true };
 }
 
 function isH2Preface(chunk: Buffer): boolean {
@@ -110,15 +120,18 @@ export class Ports {
       binds.push(this.bind(config));
     }
     const failed = (await Promise.all(binds)).filter((f) => f !== undefined);
-    pruneContexts(snapshot.ports.flatMap((p) => p.certificates));
+    pruneContexts(snapshot.ports);
     return failed;
   }
 
   private updateTls(b: BoundPort, config: PortConfig): void {
-    const sni = new SniContexts(config.certificates);
+    const sni = new SniContexts(config.certificates, config.tls);
     b.sni = sni;
     const def = sni.defaultCertificate;
-    if (def) (b.server as http2.Http2SecureServer).setSecureContext({ cert: def.certPem, key: def.keyPem, minVersion: TLS_MIN_VERSION });
+    // The default context serves clients that send no server name, and its version and cipher
+    // settings are what every handshake on the port negotiates.
+    if (def) (b.server as http2.Http2SecureServer).setSecureContext(contextOptions(def, config.tls));
+    Object.assign(b.server, clientCertificateRequest(config));
   }
 
   private bind(config: PortConfig): Promise<{ port: number; error: string } | undefined> {
@@ -272,12 +285,12 @@ export class Ports {
     const state: PortState = { config, scheme: 'https' };
     const connections = new Connections();
     const b: BoundPort = { protocol: 'HTTPS', state, server: undefined as unknown as net.Server, connections };
-    b.sni = new SniContexts(config.certificates);
+    b.sni = new SniContexts(config.certificates, config.tls);
     const def = b.sni.defaultCertificate;
     const server = http2.createSecureServer({
       allowHTTP1: true,
-      minVersion: TLS_MIN_VERSION,
-      ...(def ? { cert: def.certPem, key: def.keyPem } : {}),
+      ...(def ? contextOptions(def, config.tls) : { minVersion: TLS_MIN_VERSION }),
+      ...clientCertificateRequest(config),
       SNICallback: (servername, cb) => cb(null, b.sni?.select(servername)),
       maxSessionMemory: 64,
       maxHeaderListPairs: headerPairs(config.limits),
@@ -292,8 +305,13 @@ export class Ports {
     server.on('session', (s: Http2Session) => connections.session(s));
     server.on('upgrade', this.onUpgrade(state, connections));
     server.on('tlsClientError', (_err: Error, socket: Socket) => socket.destroy());
+    // Ahead of the HTTP servers' own listener: a client refused here is closed before they take the
+    // socket, so not even a request already sent with the handshake is read.
+    server.prependListener('secureConnection', (socket: TLSSocket) => {
+      if (state.config.tls?.requestCert === true && !admitClient(socket, b.sni?.validationFor(socket.servername))) socket.destroy();
+    });
     server.on('secureConnection', (socket: TLSSocket) => {
-      if (socket.alpnProtocol !== 'h2') connections.speaksHttp1(socket);
+      if (!socket.destroyed && socket.alpnProtocol !== 'h2') connections.speaksHttp1(socket);
     });
     return Object.assign(b, { server: server as unknown as net.Server });
   }

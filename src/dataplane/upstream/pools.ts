@@ -10,6 +10,7 @@ import Pool from 'undici/lib/dispatcher/pool.js';
 import type { Cluster, ClusterSettings, Endpoint } from '../../config/model.js';
 import type { MeshCredentials } from '../../mesh/credentials.js';
 import { ClusterRuntime } from './cluster.js';
+import { backendTLSOptions, withServerName } from './backend-tls.js';
 import { UpstreamHost } from './host.js';
 import { meshConnector } from './mesh-connector.js';
 
@@ -25,9 +26,12 @@ function createPool(s: ClusterSettings, connections: number, ep: Endpoint, mesh:
   const host = ep.host.includes(':') && !ep.host.startsWith('[') ? `[${ep.host}]` : ep.host;
   const mtls = ep.identity !== undefined;
   if (mtls && mesh === undefined) throw new Error(`endpoint ${host}:${ep.port} needs mutual TLS but this process has no mesh identity`);
-  const origin = `${mtls ? 'https' : 'http'}://${host}:${ep.port}`;
+  // A mesh endpoint's sidecar is reached with mesh mutual TLS; a BackendTLSPolicy governs the others.
+  const tls = mtls ? undefined : s.tls;
+  const origin = `${mtls || tls ? 'https' : 'http'}://${host}:${ep.port}`;
   const common = {
-    connect: mtls && mesh ? meshConnector(mesh, ep.identity as string, s.connectTimeoutMs) : { timeout: s.connectTimeoutMs },
+    connect: mtls && mesh ? meshConnector(mesh, ep.identity as string, s.connectTimeoutMs)
+      : { timeout: s.connectTimeoutMs, ...(tls ? backendTLSOptions(tls) : {}) },
     keepAliveTimeout: s.idleTimeoutMs,
     headersTimeout: HEADERS_BACKSTOP_MS,
     bodyTimeout: 0,
@@ -35,7 +39,8 @@ function createPool(s: ClusterSettings, connections: number, ep: Endpoint, mesh:
   if (s.protocol === 'h2c') {
     return new H2CClient(origin, { ...common, maxConcurrentStreams: s.http2MaxConcurrentStreams, pipelining: s.http2MaxConcurrentStreams });
   }
-  return new Pool(origin, { ...common, connections, pipelining: 1 });
+  const pool = new Pool(origin, { ...common, connections, pipelining: 1 });
+  return tls ? withServerName(pool, tls.hostname) : pool;
 }
 
 export interface UpstreamOptions {
@@ -60,7 +65,7 @@ export class UpstreamPools {
     const s = cluster.settings;
     const n = cluster.endpoints.length;
     const connections = connectionsPerEndpoint(s, n);
-    const pool = JSON.stringify([cluster.name, s.protocol, s.connectTimeoutMs, s.idleTimeoutMs, s.http2MaxConcurrentStreams, connections]);
+    const pool = JSON.stringify([cluster.name, s.protocol, s.connectTimeoutMs, s.idleTimeoutMs, s.http2MaxConcurrentStreams, connections, s.tls ?? null]);
     const hosts = cluster.endpoints.map((ep) => {
       const key = `${pool}|${ep.host}|${ep.port}|${ep.zone ?? ''}|${ep.weight ?? 1}|${ep.identity ?? ''}`;
       let host = this.hosts.get(key);

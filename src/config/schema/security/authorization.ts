@@ -4,7 +4,7 @@
 //! and scopes; every field set must match.
 
 import type { z } from 'zod';
-import { list, oneOf, strict, string } from '../primitives.js';
+import { list, oneOf, pattern, strict, string } from '../primitives.js';
 import { cidr } from './cidr.js';
 
 export interface JWTClaimRequirement {
@@ -36,6 +36,8 @@ export interface AuthorizationSpec {
 }
 
 const claimName = string({ min: 1, max: 256 });
+/** RFC 6749 section 3.3 scope-token: printable ASCII without spaces, quotes or backslashes, so it also fits a WWW-Authenticate scope parameter. */
+const scopeToken = pattern(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'scope', 'expected printable ASCII without spaces, double quotes or backslashes (RFC 6749 scope-token)', { min: 1, max: 256 });
 
 export const authorizationSpec: z.ZodType<AuthorizationSpec> = strict({
   defaultAction: oneOf(['Allow', 'Deny']).optional(),
@@ -47,7 +49,7 @@ export const authorizationSpec: z.ZodType<AuthorizationSpec> = strict({
       jwt: strict({
         provider: string({ min: 1, max: 253 }).optional(),
         claims: list(strict({ name: claimName, values: list(string({ max: 1024 }), { min: 1, max: 64 }) }), { min: 1, max: 16 }).optional(),
-        scopes: list(string({ min: 1, max: 256 }), { min: 1, max: 64 }).optional(),
+        scopes: list(scopeToken, { min: 1, max: 64 }).optional(),
       }).optional(),
     }),
   }), { max: 256 }).optional(),
