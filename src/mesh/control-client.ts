@@ -48,7 +48,6 @@ export interface StreamHandlers {
 
 export class ControlClient {
   private session: ClientHttp2Session | undefined;
-  private stream: ClientHttp2Stream | undefined;
   private retry: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private failures = 0;
@@ -111,7 +110,6 @@ export class ControlClient {
     session.on('error', (err) => this.options.log.debug({ err: err.message }, 'control plane session error'));
     session.once('close', () => this.lost(handlers, session));
     const stream = session.request({ ':method': 'POST', ':path': '/v1/stream', 'content-type': 'application/x-ndjson' });
-    this.stream = stream;
     stream.on('error', (err) => this.options.log.debug({ err: err.message }, 'config stream error'));
     stream.once('close', () => session.close());
     stream.once('response', (h) => {
@@ -174,7 +172,6 @@ export class ControlClient {
   private lost(handlers: StreamHandlers, session: ClientHttp2Session): void {
     if (this.session !== session) return;
     this.session = undefined;
-    this.stream = undefined;
     clearInterval(this.heartbeat);
     recordControlConnected(false);
     if (this.closed) return;
