@@ -9,14 +9,13 @@ import { loadProblems, runAutocannon, runOpenLoop, runWrk } from './lib/load.mjs
 import {
   cpuSecondsBetween,
   cpuSnapshot,
-  freePort,
   sleep,
-  startChild,
   stopChild,
   systemBusy,
   treeRssBytes,
 } from './lib/procs.mjs';
 import { setUpHarness } from './lib/harness.mjs';
+import { startUpstreams, withFreshPort } from './lib/upstreams.mjs';
 import { alignedTable, fmt, machineInfo, markdownTable, median } from './lib/report.mjs';
 import { EXPECTED_BODY, benchDir, httpGet, repoRoot, startNginx, startWindrose, windroseEntry } from './lib/targets.mjs';
 
@@ -177,50 +176,6 @@ const faultTargets = FAULT_TARGETS.filter((t) => {
 // ---------------------------------------------------------------------------
 // Measurement
 
-/**
- * Runs `start` again when another process took the port it was given between the free-port
- * probe and the bind: the machine is shared, and a lost race is not a result.
- */
-async function withFreshPort(start) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await start();
-    } catch (err) {
-      if (attempt === 3 || !/EADDRINUSE|Address already in use/.test(err.message)) throw err;
-      log(`  port taken by another process; starting again (${attempt})`);
-    }
-  }
-}
-
-/** One upstream process serving `count` ports; resolves when every port answers. */
-function startUpstreams(count) {
-  return withFreshPort(() => startUpstreamsOnce(count));
-}
-
-async function startUpstreamsOnce(count) {
-  const ports = [];
-  for (let i = 0; i < count; i++) ports.push(await freePort());
-  const [cmd, args] = pin(1, process.execPath, [path.join(benchDir, 'upstream.mjs'), ...ports.map(String)]);
-  const handle = startChild('upstream', cmd, args, { cwd: repoRoot, keepStdin: true });
-  const deadline = Date.now() + 10_000;
-  const ready = new Set();
-  while (Date.now() < deadline && !handle.exited && ready.size < ports.length) {
-    for (const port of ports) {
-      if (ready.has(port)) continue;
-      try {
-        const r = await httpGet(port);
-        if (r.status === 200 && r.body === EXPECTED_BODY) ready.add(port);
-      } catch {
-        // not yet
-      }
-    }
-    if (ready.size < ports.length) await sleep(50);
-  }
-  if (ready.size === ports.length) return { ports, handle };
-  await stopChild(handle);
-  throw new Error(`upstream did not start:\n${handle.stderr.text}`);
-}
-
 const BUSY_WARN = 0.1; // share of all CPUs busy while only idle upstreams run
 
 async function backgroundLoad(label) {
@@ -356,7 +311,7 @@ async function scenarioA() {
     // ABBA order, so that a machine drifting one way over the run favours neither.
     const order = round % 2 ? HAPPY_CONFIGS : [...HAPPY_CONFIGS].reverse();
     log(`bench: a: round ${round}/${opts.rounds}`);
-    const upstream = await startUpstreams(3);
+    const upstream = await startUpstreams(pin, 3);
     try {
       for (const config of order) {
         try {
@@ -429,11 +384,11 @@ async function windroseCounters(started) {
 
 async function measureFault(target, fault, phase, round) {
   const label = `b/${fault}/${target.name}/${phase}`;
-  const healthy = await startUpstreams(2);
+  const healthy = await startUpstreams(pin, 2);
   let failing;
   let started;
   try {
-    failing = await startUpstreams(1);
+    failing = await startUpstreams(pin, 1);
     const background = await backgroundLoad(label);
     started = await withFreshPort(() => target.start(ctx, [...healthy.ports, ...failing.ports]));
     // Warm up with all three healthy, then fail one: the measurement starts at the failure.

@@ -227,8 +227,8 @@ spec:
 ${extraYaml}`;
 }
 
-/** windrose in front of `upstreamPorts` (default: the shared upstream), plus `extraYaml` documents. */
-export async function startWindrose(ctx, { upstreamPorts = [ctx.upstreamPort], extraYaml = '' } = {}) {
+/** windrose in front of `upstreamPorts` (default: the shared upstream), plus `extraYaml` documents and `extraArgs` flags. */
+export async function startWindrose(ctx, { upstreamPorts = [ctx.upstreamPort], extraYaml = '', extraArgs = [] } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'windrose-bench-config-'));
   ctx.tempDirs.push(dir);
   const listenPort = await freePort();
@@ -248,6 +248,7 @@ export async function startWindrose(ctx, { upstreamPorts = [ctx.upstreamPort], e
     `127.0.0.1:${adminPort}`,
     '--log-level',
     'error',
+    ...extraArgs,
   ]);
   const handle = startChild('windrose', cmd, args, { cwd: repoRoot });
   try {
