@@ -183,7 +183,17 @@ export interface HTTPRouteFilter {
   readonly urlRewrite?: HTTPURLRewriteFilter;
   readonly requestMirror?: HTTPRequestMirrorFilter;
   readonly extensionRef?: LocalObjectReference;
-  readonly cors?: unknown;
+  readonly cors?: HTTPCORSFilter;
+}
+
+/** Gateway API's CORS filter (GEP-1767); `maxAge` in seconds. */
+export interface HTTPCORSFilter {
+  readonly allowOrigins?: readonly string[];
+  readonly allowCredentials?: boolean;
+  readonly allowMethods?: readonly string[];
+  readonly allowHeaders?: readonly string[];
+  readonly exposeHeaders?: readonly string[];
+  readonly maxAge?: number;
 }
 
 export interface HTTPBackendRef extends BackendObjectReference {

@@ -5,22 +5,11 @@ import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
-import { stringify } from 'yaml';
 import { baseConfig, startBackend, type Backend } from '../helpers/backends.js';
 import { freePort } from '../helpers/ports.js';
 import { rawExchange } from '../helpers/raw.js';
-import { docs, route } from '../helpers/resources.js';
+import { docs, route, securityPolicy } from '../helpers/resources.js';
 import { startWindrose, type Windrose } from '../helpers/windrose.js';
-
-/** A SecurityPolicy named `name` on the HTTPRoute `target`; `spec` is the rest of its spec. */
-function securityPolicy(name: string, target: string, spec: Record<string, unknown>): string {
-  return stringify({
-    apiVersion: 'windrose.dev/v1alpha1',
-    kind: 'SecurityPolicy',
-    metadata: { name, namespace: 'default' },
-    spec: { targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: target }], ...spec },
-  });
-}
 
 const get = (port: number, path: string) => rawExchange(port, `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`, { responses: 1 });
 
@@ -44,16 +33,20 @@ describe('request hygiene and credential-free security policies', () => {
         route('loopback-only', { backends: ['public'], path: '/loopback-only' }),
         route('private-net', { backends: ['public'], path: '/private-net' }),
         route('blocked', { backends: ['public'], path: '/blocked' }),
+        route('gw-cors', {
+          backends: ['public'], path: '/gw-cors',
+          rule: '    filters:\n    - type: CORS\n      cors: { allowOrigins: ["https://app.example"], allowMethods: ["*"], allowCredentials: true }\n',
+        }),
       ),
       'policies.yaml': docs(
         // Only callers from 10.0.0.0/8 reach /admin: the test's loopback client is not one of them.
-        securityPolicy('admin-lockdown', 'admin', { authorization: { rules: [{ action: 'Allow', principal: { clientCIDRs: ['10.0.0.0/8'] } }] } }),
-        securityPolicy('cors', 'cors', {
+        securityPolicy('admin-lockdown', { authorization: { rules: [{ action: 'Allow', principal: { clientCIDRs: ['10.0.0.0/8'] } }] } }, { kind: 'HTTPRoute', name: 'admin' }),
+        securityPolicy('cors', {
           cors: { allowOrigins: ['https://shop.example', 'https://*.partner.example'], allowMethods: ['GET', 'POST'], allowHeaders: ['content-type', 'x-token'], exposeHeaders: ['x-backend'], maxAge: '10m' },
         }),
-        securityPolicy('loopback-only', 'loopback-only', { authorization: { rules: [{ action: 'Allow', principal: { clientCIDRs: ['127.0.0.0/8', '::1'] } }] } }),
-        securityPolicy('private-net', 'private-net', { authorization: { rules: [{ action: 'Allow', principal: { clientCIDRs: ['10.0.0.0/8', '192.168.0.0/16'] } }] } }),
-        securityPolicy('blocked', 'blocked', { authorization: { defaultAction: 'Allow', rules: [{ name: 'deny-loopback', action: 'Deny', principal: { clientCIDRs: ['127.0.0.1/32'] } }] } }),
+        securityPolicy('loopback-only', { authorization: { rules: [{ action: 'Allow', principal: { clientCIDRs: ['127.0.0.0/8', '::1'] } }] } }),
+        securityPolicy('private-net', { authorization: { rules: [{ action: 'Allow', principal: { clientCIDRs: ['10.0.0.0/8', '192.168.0.0/16'] } }] } }),
+        securityPolicy('blocked', { authorization: { defaultAction: 'Allow', rules: [{ name: 'deny-loopback', action: 'Deny', principal: { clientCIDRs: ['127.0.0.1/32'] } }] } }),
       ),
     });
   });
@@ -161,6 +154,22 @@ describe('request hygiene and credential-free security policies', () => {
     const foreign = await request(`${base}/cors/items`, { headers: { origin: 'https://evil.example' } });
     await foreign.body.dump();
     assert.equal(foreign.headers['access-control-allow-origin'], undefined);
+  });
+
+  test('the Gateway API CORS filter on a rule: credentialed, so "*" methods are named; maxAge 5 s by default', async () => {
+    const before = pub.received.length;
+    const pre = await request(`${base}/gw-cors/x`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'PUT' } });
+    await pre.body.dump();
+    assert.equal(pre.statusCode, 200);
+    assert.equal(pre.headers['access-control-allow-origin'], 'https://app.example');
+    assert.equal(pre.headers['access-control-allow-methods'], 'PUT');
+    assert.equal(pre.headers['access-control-allow-credentials'], 'true');
+    assert.equal(pre.headers['access-control-max-age'], '5');
+    assert.equal(pub.received.length, before);
+    const res = await request(`${base}/gw-cors/x`, { headers: { origin: 'https://app.example' } });
+    await res.body.dump();
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['access-control-allow-origin'], 'https://app.example');
   });
 
   test('client address lists: an allow list that holds the caller serves it, one that does not answers 403', async () => {

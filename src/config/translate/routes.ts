@@ -8,6 +8,7 @@ import { requestRedirect } from '../../dataplane/filters/gateway-api/redirect.js
 import { unsupportedFilter } from '../../dataplane/filters/gateway-api/unsupported.js';
 import { urlRewrite } from '../../dataplane/filters/gateway-api/url-rewrite.js';
 import { faultInjection } from '../../dataplane/filters/fault/filter.js';
+import { corsFilter } from '../../dataplane/filters/security/cors.js';
 import type { RuleTarget, WeightedCluster } from '../model.js';
 import { CONTROLLER_NAME, GATEWAY_GROUP, type HTTPRoute, type HTTPRouteFilter, type HTTPRouteRule, type ParentReference } from '../resources.js';
 import { condition, type Condition, type ResourceStatus, type RouteParentStatus } from '../status.js';
@@ -54,6 +55,8 @@ function compileFilters(
       case 'ResponseHeaderModifier': if (f.responseHeaderModifier) out.push(responseHeaderModifier(f.responseHeaderModifier)); break;
       case 'RequestRedirect': if (f.requestRedirect) out.push(requestRedirect(f.requestRedirect, site.port)); break;
       case 'URLRewrite': if (f.urlRewrite) out.push(urlRewrite(f.urlRewrite)); break;
+      // GEP-1767: a browser caches a preflight answer for 5 seconds when the filter sets no maxAge.
+      case 'CORS': if (f.cors) out.push(corsFilter({ ...f.cors, maxAge: `${f.cors.maxAge ?? 5}s` })); break;
       case 'RequestMirror': {
         const m = f.requestMirror;
         if (!m) break;

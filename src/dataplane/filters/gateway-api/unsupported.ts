@@ -1,4 +1,4 @@
-//! Stands in for a filter windrose cannot apply (ExtensionRef, CORS): the request gets a 500 rather than
+//! Stands in for a filter windrose cannot apply (ExtensionRef): the request gets a 500 rather than
 //! being served as if the filter were not there.
 
 import type { Filter } from '../filter.js';

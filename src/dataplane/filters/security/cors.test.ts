@@ -21,10 +21,15 @@ test('"*" without credentials answers "*"', () => {
   assert.equal(res.headers.get('vary'), undefined);
 });
 
-test('allowHeaders "*" echoes the headers the browser asked for', () => {
-  const f = corsFilter({ allowOrigins: ['https://a.example'], allowHeaders: ['*'] });
-  const out = f.onRequest!(req('OPTIONS', { origin: 'https://a.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'x-one, x-two' })) as LocalResponse;
-  assert.deepEqual(out.headers?.find(([k]) => k === 'access-control-allow-headers'), ['access-control-allow-headers', 'x-one, x-two']);
+test('"*" for methods and headers is sent as it is, and named out when credentials are allowed (browsers take it literally then)', () => {
+  const preflight = req('OPTIONS', { origin: 'https://a.example', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'x-one, x-two' });
+  const header = (out: LocalResponse, name: string) => out.headers?.find(([k]) => k === name)?.[1];
+  const open = corsFilter({ allowOrigins: ['https://a.example'], allowMethods: ['*'], allowHeaders: ['*'] }).onRequest!(preflight) as LocalResponse;
+  assert.equal(header(open, 'access-control-allow-methods'), '*');
+  assert.equal(header(open, 'access-control-allow-headers'), '*');
+  const credentialed = corsFilter({ allowOrigins: ['https://a.example'], allowMethods: ['*'], allowHeaders: ['*'], allowCredentials: true }).onRequest!(preflight) as LocalResponse;
+  assert.equal(header(credentialed, 'access-control-allow-methods'), 'PUT');
+  assert.equal(header(credentialed, 'access-control-allow-headers'), 'x-one, x-two');
 });
 
 test('OPTIONS without Access-Control-Request-Method is not a preflight and goes to the backend', () => {

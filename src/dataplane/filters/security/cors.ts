@@ -45,9 +45,11 @@ export function corsFilter(spec: CORSSpec): Filter {
       // A preflight for an origin that is not allowed is answered without permission; the browser then refuses the call.
       if (!allowed(origin)) return notAllowed;
       const headers: [string, string][] = [...allowOrigin(origin), ...credentials];
-      if (methods !== '') headers.push(['access-control-allow-methods', methods]);
+      // "*" is taken literally by browsers on a credentialed request (Fetch standard), so the method asked for is named instead.
+      if (methods === '*' && spec.allowCredentials === true) headers.push(['access-control-allow-methods', requested]);
+      else if (methods !== '') headers.push(['access-control-allow-methods', methods]);
       const requestedHeaders = req.headers.get('access-control-request-headers');
-      if (allowHeaders === '*' && requestedHeaders !== undefined) headers.push(['access-control-allow-headers', requestedHeaders]);
+      if (allowHeaders === '*' && requestedHeaders !== undefined && spec.allowCredentials === true) headers.push(['access-control-allow-headers', requestedHeaders]);
       else if (allowHeaders !== '') headers.push(['access-control-allow-headers', allowHeaders]);
       if (maxAge !== undefined) headers.push(['access-control-max-age', maxAge]);
       return { status: 200, headers };
