@@ -12,10 +12,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { stringify } from 'yaml';
 import { baseConfig, startBackend, type Backend, type Echo } from '../helpers/backends.js';
 import { freePort } from '../helpers/ports.js';
-import { route } from '../helpers/resources.js';
+import { route, securityPolicy } from '../helpers/resources.js';
 import { CLI, startWindrose, type Windrose } from '../helpers/windrose.js';
 
 const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
@@ -40,15 +39,9 @@ async function createKey(store: string, ...args: string[]): Promise<Created> {
   return JSON.parse(r.stdout) as Created;
 }
 
-const POLICY = stringify({
-  apiVersion: 'windrose.dev/v1alpha1',
-  kind: 'SecurityPolicy',
-  metadata: { name: 'keys', namespace: 'default' },
-  spec: {
-    targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'main' }],
-    apiKeyAuth: { extractFrom: [{ header: 'x-api-key' }, { param: 'api_key' }], consumerHeader: 'x-windrose-consumer' },
-  },
-});
+const POLICY = securityPolicy('keys', {
+  apiKeyAuth: { extractFrom: [{ header: 'x-api-key' }, { param: 'api_key' }], consumerHeader: 'x-windrose-consumer' },
+}, { kind: 'HTTPRoute', name: 'main' });
 
 interface Response { status: number; headers: http.IncomingHttpHeaders; body: string }
 

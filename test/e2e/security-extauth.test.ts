@@ -6,10 +6,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
-import { stringify } from 'yaml';
 import { baseConfig, startBackend, type Backend } from '../helpers/backends.js';
 import { freePort } from '../helpers/ports.js';
-import { docs, route } from '../helpers/resources.js';
+import { docs, route, securityPolicy } from '../helpers/resources.js';
 import { startWindrose, type Windrose } from '../helpers/windrose.js';
 
 /**
@@ -57,12 +56,7 @@ class AuthzService {
 }
 
 function guarded(name: string, extAuth: Record<string, unknown>): string {
-  return docs(route(name, { backends: ['a'], path: `/${name}/` }), stringify({
-    apiVersion: 'windrose.dev/v1alpha1',
-    kind: 'SecurityPolicy',
-    metadata: { name, namespace: 'default' },
-    spec: { targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name }], extAuth },
-  }));
+  return docs(route(name, { backends: ['a'], path: `/${name}/` }), securityPolicy(name, { extAuth }));
 }
 
 describe('SecurityPolicy extAuth', () => {

@@ -7,26 +7,16 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { stringify } from 'yaml';
 import { baseConfig, startBackend, type Backend } from '../helpers/backends.js';
 import { clientCredentialsToken, revokeToken, startProvider, userAccessToken, type TestClient, type TestProvider } from '../helpers/oidc-provider.js';
 import { freePort } from '../helpers/ports.js';
-import { docs, route } from '../helpers/resources.js';
+import { docs, route, securityPolicy } from '../helpers/resources.js';
 import { startWindrose, waitForVersion, type Windrose } from '../helpers/windrose.js';
 
 const INTROSPECTION = '/token/introspection';
 
 const gatewayClient: TestClient = { client_id: 'gateway', client_secret: 'gateway-introspection-secret' };
 const cli: TestClient = { client_id: 'orders-cli', client_secret: 'orders-cli-secret', grant_types: ['client_credentials'], scope: 'orders:read orders:write' };
-
-function securityPolicy(routeName: string, spec: Record<string, unknown>): string {
-  return stringify({
-    apiVersion: 'windrose.dev/v1alpha1',
-    kind: 'SecurityPolicy',
-    metadata: { name: routeName, namespace: 'default' },
-    spec: { targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: routeName }], ...spec },
-  });
-}
 
 interface ErrorBody { error: { code: string; message: string } }
 

@@ -8,11 +8,10 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { base64url, exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import { request } from 'undici';
-import { stringify } from 'yaml';
 import { baseConfig, startBackend, type Backend } from '../helpers/backends.js';
 import { waitForMetric } from '../helpers/metrics.js';
 import { freePort } from '../helpers/ports.js';
-import { docs, route } from '../helpers/resources.js';
+import { docs, route, securityPolicy } from '../helpers/resources.js';
 import { startWindrose, waitForVersion, type Windrose } from '../helpers/windrose.js';
 
 const ISSUER = 'https://issuer.test';
@@ -55,15 +54,6 @@ interface SigningKey {
 async function signingKey(kid: string): Promise<SigningKey> {
   const pair = await generateKeyPair('RS256', { extractable: true });
   return { kid, privateKey: pair.privateKey, jwk: { ...(await exportJWK(pair.publicKey)), kid, alg: 'RS256', use: 'sig' }, pem: await exportSPKI(pair.publicKey) };
-}
-
-function securityPolicy(name: string, spec: Record<string, unknown>): string {
-  return stringify({
-    apiVersion: 'windrose.dev/v1alpha1',
-    kind: 'SecurityPolicy',
-    metadata: { name, namespace: 'default' },
-    spec: { targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name }], ...spec },
-  });
 }
 
 function provider(uri: string, extra: Record<string, unknown> = {}): Record<string, unknown> {

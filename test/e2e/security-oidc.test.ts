@@ -72,7 +72,7 @@ spec:
       const hop = await browser.go(url);
       if (hop.status === 200) {
         const prompt = /name="prompt" value="(\w+)"/.exec(hop.body)?.[1];
-        const form = prompt === 'login' ? { prompt, login: user, password: 'any' } : { prompt: 'consent' };
+        const form: Record<string, string> = prompt === 'login' ? { prompt, login: user, password: 'any' } : { prompt: 'consent' };
         const submitted = await browser.go(formAction(hop.body, url), { form });
         assert.equal(submitted.status, 303, `the provider accepts the ${prompt} form`);
         url = submitted.location!;

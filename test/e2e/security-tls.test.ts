@@ -15,7 +15,7 @@ import { stringify } from 'yaml';
 import { GATEWAY_CLASS, startBackend, type Backend } from '../helpers/backends.js';
 import { createCA, tlsSecret, type CertificateAuthority, type KeyPair } from '../helpers/certs.js';
 import { freePort } from '../helpers/ports.js';
-import { docs } from '../helpers/resources.js';
+import { docs, securityPolicy } from '../helpers/resources.js';
 import { startWindrose, waitForVersion, type Windrose } from '../helpers/windrose.js';
 
 interface Echoed { url: string; headers: Record<string, string | undefined>; servername?: string }
@@ -27,15 +27,7 @@ function yaml(value: Record<string, unknown>): string {
 }
 
 function tlsPolicy(name: string, target: { gateway: string; listener?: string }, tlsBlock: Record<string, unknown>): string {
-  return yaml({
-    apiVersion: 'windrose.dev/v1alpha1',
-    kind: 'SecurityPolicy',
-    metadata: { name, namespace: 'default' },
-    spec: {
-      targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: target.gateway, ...(target.listener ? { sectionName: target.listener } : {}) }],
-      tls: tlsBlock,
-    },
-  });
+  return securityPolicy(name, { tls: tlsBlock }, { kind: 'Gateway', name: target.gateway, ...(target.listener ? { sectionName: target.listener } : {}) });
 }
 
 interface Ports { http: number; partners: number; shared: number; ciphers: number; modern: number; plain: number }

@@ -9,21 +9,11 @@ import { once } from 'node:events';
 import http2 from 'node:http2';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
-import { stringify } from 'yaml';
 import { startBackend, type Backend } from '../helpers/backends.js';
 import { metric } from '../helpers/metrics.js';
 import { freePort } from '../helpers/ports.js';
-import { backend, docs, gateway, route } from '../helpers/resources.js';
+import { backend, docs, gateway, route, securityPolicy } from '../helpers/resources.js';
 import { startWindrose, type LogLine, type Windrose } from '../helpers/windrose.js';
-
-function securityPolicy(name: string, target: { kind: 'HTTPRoute' | 'Gateway'; name: string; sectionName?: string }, waf: Record<string, unknown>): string {
-  return stringify({
-    apiVersion: 'windrose.dev/v1alpha1',
-    kind: 'SecurityPolicy',
-    metadata: { name, namespace: 'default' },
-    spec: { targetRefs: [{ group: 'gateway.networking.k8s.io', ...target }], waf },
-  });
-}
 
 const routeTo = (name: string) => route(name, { backends: ['a'], path: `/${name}/` });
 
@@ -44,14 +34,13 @@ describe('SecurityPolicy waf', () => {
       'gateway.yaml': docs(gateway({ http: port, edge: edgePort }), backend('a', [a])),
       'routes.yaml': docs(
         routeTo('guarded'), routeTo('detect'), routeTo('open'), routeTo('prefix'), routeTo('optout'),
-        securityPolicy('guarded', { kind: 'HTTPRoute', name: 'guarded' }, {
-          exclusions: [{ ruleIds: [2101], target: 'arg:allowed' }],
-          body: { maxSize: '1Ki' },
+        securityPolicy('guarded', {
+          waf: { exclusions: [{ ruleIds: [2101], target: 'arg:allowed' }], body: { maxSize: '1Ki' } },
         }),
-        securityPolicy('detect', { kind: 'HTTPRoute', name: 'detect' }, { mode: 'Detect' }),
-        securityPolicy('prefix', { kind: 'HTTPRoute', name: 'prefix' }, { body: { maxSize: '1Ki', onOversize: 'InspectPrefix' } }),
-        securityPolicy('edge', { kind: 'Gateway', name: 'gw', sectionName: 'edge' }, { mode: 'Block' }),
-        securityPolicy('optout', { kind: 'HTTPRoute', name: 'optout' }, { mode: 'Off' }),
+        securityPolicy('detect', { waf: { mode: 'Detect' } }),
+        securityPolicy('prefix', { waf: { body: { maxSize: '1Ki', onOversize: 'InspectPrefix' } } }),
+        securityPolicy('edge', { waf: { mode: 'Block' } }, { kind: 'Gateway', name: 'gw', sectionName: 'edge' }),
+        securityPolicy('optout', { waf: { mode: 'Off' } }),
       ),
     });
   });

@@ -1,5 +1,5 @@
 //! YAML for the resources end-to-end tests hand to windrose: the Gateway "gw", windrose Backends on
-//! loopback, HTTPRoutes on "gw" and BackendTrafficPolicies on those routes.
+//! loopback, HTTPRoutes on "gw" and the BackendTrafficPolicies and SecurityPolicies on them.
 
 import { stringify } from 'yaml';
 
@@ -90,4 +90,20 @@ export function policy(routeName: string, spec: Record<string, unknown>): string
  */
 export function scenario(name: string, endpoints: readonly Endpoint[], spec: Record<string, unknown>): string {
   return docs(backend(name, endpoints), route(name, { path: `/${name}/` }), policy(name, spec));
+}
+
+export interface PolicyTarget {
+  readonly kind: 'HTTPRoute' | 'Gateway';
+  readonly name: string;
+  readonly sectionName?: string;
+}
+
+/** A SecurityPolicy named `name` with `spec` as the rest of its spec, on the HTTPRoute of the same name unless `target` says otherwise. */
+export function securityPolicy(name: string, spec: Record<string, unknown>, target: PolicyTarget = { kind: 'HTTPRoute', name }): string {
+  return stringify({
+    apiVersion: 'windrose.dev/v1alpha1',
+    kind: 'SecurityPolicy',
+    metadata: { name, namespace: 'default' },
+    spec: { targetRefs: [{ group: 'gateway.networking.k8s.io', ...target }], ...spec },
+  });
 }
