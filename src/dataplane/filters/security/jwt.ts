@@ -58,7 +58,7 @@ const CACHED_TOKENS = 1000;
 const CACHE_NO_EXP_MS = 5 * 60_000;
 
 /**
- * Tokens this provider verified, with their claims. A signature costs ~100 µs of CPU and a
+ * Tokens this provider verified, with their claims. A signature costs ~200 µs of CPU and a
  * promise; a cached token is accepted synchronously. Bounded, oldest entry out first; it lives in
  * the compiled filter, so a config change (new keys, other issuer) starts with an empty one.
  */
