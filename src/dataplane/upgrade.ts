@@ -3,8 +3,6 @@
 
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
-import net from 'node:net';
-import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { ERRORS, errorBody, type ErrorCode } from '../errors.js';
 import { recordRouted, recordUnrouted } from '../telemetry/metrics.js';
@@ -16,7 +14,6 @@ import { hashKeyOf } from './upstream/hash-key.js';
 import type { UpstreamPools } from './upstream/pools.js';
 import { callerIdentity, MTLS_REQUIRED } from './listeners/peer.js';
 import { clientCertificateOf } from './listeners/client-certificate.js';
-import { backendTLSOptions } from './upstream/backend-tls.js';
 import { normalizePath } from './normalize-path.js';
 
 function answer(socket: Duplex, status: number, headers: readonly (readonly [string, string])[], body: string): number {
@@ -103,27 +100,17 @@ export class UpgradeHandler {
       headers.set('upgrade', upgrade);
       const lines = [`${preq.method} ${preq.query ? `${preq.path}?${preq.query}` : preq.path} HTTP/1.1`];
       for (let i = 0; i < headers.raw.length; i += 2) lines.push(`${headers.raw[i]}: ${headers.raw[i + 1]}`);
-      const address = { host: picked.endpoint.host, port: picked.endpoint.port, timeout: cluster.settings.connectTimeoutMs };
-      // A backend under a BackendTLSPolicy takes the upgrade over TLS, verified as its requests are.
-      const secure = picked.endpoint.identity === undefined ? cluster.settings.tls : undefined;
-      const upstream = secure ? tls.connect({ ...address, ...backendTLSOptions(secure) }) : net.connect(address);
-      let connected = false;
-      upstream.once('timeout', () => { if (!connected) upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })); });
-      upstream.once(secure ? 'secureConnect' : 'connect', () => {
-        connected = true;
-        upstream.setTimeout(0);
+      this.pools.connect(cluster.settings, picked.endpoint).then((upstream) => {
+        if (socket.destroyed) return upstream.destroy();
         upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
         if (head.length > 0) upstream.write(head);
         upstream.pipe(socket);
         socket.pipe(upstream);
         done(index, 101);
-      });
-      upstream.on('error', () => {
-        if (!connected) done(index, refuse(socket, 'upstream_connect_failed', 'the backend refused or could not be reached', requestId));
-        else socket.destroy();
-      });
-      socket.on('close', () => upstream.destroy());
-      upstream.on('close', () => socket.destroy());
+        upstream.on('error', () => socket.destroy());
+        socket.on('close', () => upstream.destroy());
+        upstream.on('close', () => socket.destroy());
+      }, () => done(index, refuse(socket, 'upstream_connect_failed', 'the backend refused or could not be reached', requestId)));
     }).catch(() => done(-1, refuse(socket, 'internal_error', 'a filter failed', requestId)));
   }
 }

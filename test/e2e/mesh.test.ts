@@ -12,6 +12,7 @@ import { startLoad } from '../helpers/load.js';
 import { callThrough, converged, proxies, startMeshControl, startSidecar, type MeshControl, type Sidecar } from '../helpers/mesh.js';
 import { until } from '../helpers/metrics.js';
 import { rawExchange } from '../helpers/raw.js';
+import { startWebSocketEcho } from '../helpers/websocket.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 after(async () => {
@@ -101,6 +102,50 @@ test('sidecars speak mutual TLS, pass the caller identity on, and a STRICT inbou
   const forged = await stranger.issue(['web.default']);
   await assert.rejects(tlsGet(reviews.inbound, { rejectUnauthorized: false, cert: forged.certPem, key: forged.keyPem }), 'a certificate from another CA fails the handshake');
   assert.equal(reviewsApp.received.filter((e) => e.url === '/').length, 0, 'nothing unauthenticated reached the app');
+});
+
+/** A WebSocket opening handshake through `from`'s outbound port; resolves with the switched socket, or undefined when refused. */
+function openWebSocket(from: Sidecar, url: string): Promise<import('node:net').Socket | undefined> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1', port: from.outbound, path: url, agent: false,
+      headers: { host: new URL(url).host, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' },
+    });
+    req.on('upgrade', (_res, socket) => resolve(socket as import('node:net').Socket));
+    req.on('response', (res) => {
+      res.resume();
+      resolve(undefined);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** One masked text frame out (RFC 6455 5.3), and the echo's unmasked frame back. */
+function echoOnce(socket: import('node:net').Socket, text: string): Promise<string> {
+  const payload = Buffer.from(text);
+  const mask = Buffer.from([1, 2, 3, 4]);
+  const masked = Buffer.from(payload.map((b, i) => b ^ mask[i % 4]));
+  return new Promise((resolve) => {
+    socket.once('data', (chunk: Buffer) => resolve(chunk.subarray(2, 2 + (chunk[1] & 0x7f)).toString()));
+    socket.write(Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, masked]));
+  });
+}
+
+test('a WebSocket through two sidecars rides their mutual TLS, with the caller identity passed on', { timeout: 60_000 }, async () => {
+  const chatApp = await startWebSocketEcho();
+  cleanups.push(() => chatApp.close());
+  const webApp = await backend('web');
+  const c = await control({ 'mesh.yaml': service('chat') });
+  await sidecar(c, { serviceAccount: 'chat', services: ['chat'], appPort: chatApp.port });
+  const web = await sidecar(c, { serviceAccount: 'web', appPort: webApp.port });
+  const socket = await until('the chat service accepts the upgrade', () => openWebSocket(web, 'http://chat.default:9080/ws'), 20_000);
+  try {
+    assert.equal(await echoOnce(socket, 'hello over the mesh'), 'hello over the mesh');
+    assert.equal(chatApp.handshakes.at(-1)?.headers['x-forwarded-client-cert'], 'URI=spiffe://cluster.local/ns/default/sa/web');
+  } finally {
+    socket.destroy();
+  }
 });
 
 test('PERMISSIVE inbound also serves plaintext callers, without an identity', { timeout: 60_000 }, async () => {

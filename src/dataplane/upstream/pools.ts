@@ -2,6 +2,8 @@
 //! connection pool and health state) shared across snapshots while their connection settings are
 //! unchanged, so a reload neither drops pools nor forgets which endpoints are ejected or down.
 
+import net, { type Socket } from 'node:net';
+import tls from 'node:tls';
 import type { Dispatcher } from 'undici';
 // The two dispatchers are imported alone: undici's index also loads fetch, WebSocket and caches,
 // about 10 MB of resident memory a proxy never uses.
@@ -59,6 +61,34 @@ export class UpstreamPools {
   /** The runtime of a snapshot's cluster, created on first use. */
   cluster(cluster: Cluster): ClusterRuntime {
     return this.clusters.get(cluster.key) ?? this.create(cluster);
+  }
+
+  /**
+   * A connection of its own to one endpoint, for a request that leaves HTTP (an upgrade), secured
+   * as the endpoint's pool secures its requests: mesh mutual TLS to a mesh endpoint, the
+   * BackendTLSPolicy's TLS, or none. Resolves once connected (and the handshake is done).
+   */
+  connect(s: ClusterSettings, ep: Endpoint): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const mesh = this.options.mesh;
+      if (ep.identity !== undefined) {
+        if (mesh === undefined) return reject(new Error(`endpoint ${ep.host}:${ep.port} needs mutual TLS but this process has no mesh identity`));
+        meshConnector(mesh, ep.identity, s.connectTimeoutMs)(
+          { hostname: ep.host, host: ep.host, protocol: 'https:', port: String(ep.port), servername: undefined, localAddress: null, httpSocket: undefined },
+          (err, socket) => (err === null ? resolve(socket as Socket) : reject(err)),
+        );
+        return;
+      }
+      const address = { host: ep.host, port: ep.port, timeout: s.connectTimeoutMs };
+      const socket: Socket = s.tls ? tls.connect({ ...address, ...backendTLSOptions(s.tls) }) : net.connect(address);
+      socket.once('timeout', () => socket.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })));
+      socket.once(s.tls ? 'secureConnect' : 'connect', () => {
+        socket.setTimeout(0);
+        socket.removeListener('error', reject);
+        resolve(socket);
+      });
+      socket.once('error', reject);
+    });
   }
 
   private create(cluster: Cluster): ClusterRuntime {
