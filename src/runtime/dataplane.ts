@@ -9,7 +9,6 @@ import { RequestHandler } from '../dataplane/proxy.js';
 import { UpgradeHandler } from '../dataplane/upgrade.js';
 import { UpstreamPools } from '../dataplane/upstream/pools.js';
 import type { MeshCredentials } from '../mesh/credentials.js';
-import { closeSharedStore } from '../store/shared.js';
 
 export class DataPlane {
   private readonly pools: UpstreamPools;
@@ -50,7 +49,8 @@ export class DataPlane {
     this.log.info({ graceMs, connections }, 'stopped accepting; draining connections');
     const cut = await closing;
     await this.pools.close();
-    await closeSharedStore();
+    // Loaded here rather than at start: a process that never opened the store (a sidecar, a gateway without API keys) never loads it.
+    await (await import('../store/shared.js')).closeSharedStore();
     this.log.info({ cut }, 'drained');
   }
 }

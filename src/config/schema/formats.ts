@@ -49,17 +49,10 @@ const HEADER_NAME_RE = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
 export const headerName = pattern(HEADER_NAME_RE, 'header name', "expected an RFC 7230 token (letters, digits and !#$%&'*+-.^_`|~)", { min: 1, max: 256 });
 
 const DURATION_RE = /^([0-9]{1,5}(h|m|s|ms)){1,4}$/;
-const UNIT_MS: Readonly<Record<string, number>> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
 
 /** Gateway API duration (GEP-2257). */
 export const duration = pattern(DURATION_RE, 'duration', 'expected up to four number-unit pairs with units h, m, s or ms, such as "10s", "1m30s" or "500ms"');
 
-/** Milliseconds of a duration that already passed `duration`. */
-export function durationMs(v: string): number {
-  let total = 0;
-  for (const m of v.matchAll(/([0-9]+)(ms|h|m|s)/g)) total += Number(m[1]) * UNIT_MS[m[2]];
-  return total;
-}
 
 /** Problem with a regular expression the data plane will compile, in JavaScript syntax. */
 export function regexProblem(v: string): string | undefined {

@@ -2,7 +2,8 @@
 
 import { z } from 'zod';
 import type { HTTPRouteFilter, HTTPRouteMatch, HTTPRouteSpec } from '../resources.js';
-import { duration, durationMs, headerName, hostname, regexProblem, sectionName } from './formats.js';
+import { duration, headerName, hostname, regexProblem, sectionName } from './formats.js';
+import { durationMs } from '../translate/durations.js';
 import { filters, HTTP_METHODS } from './httpfilters.js';
 import { int, list, oneOf, show, strict, string, uniqueBy } from './primitives.js';
 import { backendObjectRefShape, parentRefs, requireServicePort } from './refs.js';

@@ -4,7 +4,8 @@
 import type { z } from 'zod';
 import type { CircuitBreakerSpec, HealthCheckSpec, LoadBalancerSpec, RetrySpec } from '../resources.js';
 import { quantityBytes } from '../translate/durations.js';
-import { duration, durationMs, headerName } from './formats.js';
+import { duration, headerName } from './formats.js';
+import { durationMs } from '../translate/durations.js';
 import { HTTP_METHODS } from './httpfilters.js';
 import { AT_KEY, bool, int, leaf, list, oneOf, show, strict, string, uniqueBy } from './primitives.js';
 

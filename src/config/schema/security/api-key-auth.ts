@@ -4,6 +4,7 @@
 import type { z } from 'zod';
 import { headerName } from '../formats.js';
 import { bool, list, pattern, show, strict, uniqueBy } from '../primitives.js';
+import { DEFAULT_API_KEY_HEADER } from '../../../dataplane/filters/security/api-key/format.js';
 
 /** One place a key may be: a header or a query parameter. */
 export interface APIKeySource {
@@ -20,7 +21,6 @@ export interface APIKeyAuthSpec {
   readonly consumerHeader?: string;
 }
 
-export const DEFAULT_API_KEY_HEADER = 'x-api-key';
 
 /** Characters a query parameter name may have without percent-encoding (RFC 3986 unreserved). */
 const paramName = pattern(/^[A-Za-z0-9._~-]+$/, 'query parameter name', "expected letters, digits, '.', '_', '~' or '-'", { min: 1, max: 256 });

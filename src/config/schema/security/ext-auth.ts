@@ -3,7 +3,8 @@
 //! request through, any other answer is passed back to the client.
 
 import type { z } from 'zod';
-import { duration, durationMs, headerName } from '../formats.js';
+import { duration, headerName } from '../formats.js';
+import { durationMs } from '../../translate/durations.js';
 import { bool, list, show, strict, string } from '../primitives.js';
 
 export interface ExtAuthSpec {

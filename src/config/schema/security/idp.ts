@@ -2,7 +2,8 @@
 //! its URLs and the pages it sends browsers back to, and bounded durations.
 
 import type { z } from 'zod';
-import { duration, durationMs } from '../formats.js';
+import { duration } from '../formats.js';
+import { durationMs } from '../../translate/durations.js';
 import { show, string } from '../primitives.js';
 
 function urlProblem(v: string): string | undefined {

@@ -8,10 +8,8 @@ import { duration } from '../formats.js';
 import { bool, leaf, list, oneOf, show, strict, string, uniqueBy } from '../primitives.js';
 import { secretObjectRef } from '../refs.js';
 import { claimToHeaders, tokenSource, type ClaimToHeader, type TokenSource } from './token-source.js';
+import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, type JWTAlgorithm } from '../../../dataplane/filters/security/jwt-algorithms.js';
 
-export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
-export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
-export type JWTAlgorithm = (typeof ASYMMETRIC_ALGORITHMS)[number] | (typeof HMAC_ALGORITHMS)[number];
 
 export type LocalJWKS =
   | { readonly type: 'Inline'; readonly value: string }

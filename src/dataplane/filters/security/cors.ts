@@ -2,7 +2,7 @@
 //! the backend's answers for allowed origins (Fetch standard, "CORS protocol"). A request without
 //! Origin is not a cross-origin browser request and passes untouched.
 
-import { durationMs } from '../../../config/schema/formats.js';
+import { durationMs } from '../../../config/translate/durations.js';
 import type { CORSSpec } from '../../../config/schema/security/cors.js';
 import type { Filter, LocalResponse } from '../filter.js';
 

@@ -4,8 +4,12 @@
 //! no answer in time (or a 5xx) lets it through or refuses it as `failOpen` says.
 //! Connection pools live in a registry keyed by the service's origin, so reloads keep them warm.
 
-import { Pool, type Dispatcher } from 'undici';
-import { durationMs } from '../../../config/schema/formats.js';
+import type { Dispatcher } from 'undici';
+// Imported alone, as the upstream pools do: undici's index also loads fetch, WebSocket and caches
+// (and adds request() to every dispatcher, which is why it is called on the pool here).
+import request from 'undici/lib/api/api-request.js';
+import Pool from 'undici/lib/dispatcher/pool.js';
+import { durationMs } from '../../../config/translate/durations.js';
 import type { ExtAuthSpec } from '../../../config/schema/security/ext-auth.js';
 import type { Filter, LocalResponse, ProxyRequest } from '../filter.js';
 
@@ -88,7 +92,7 @@ export function extAuthFilter(spec: ExtAuthSpec): Filter {
   async function check(req: ProxyRequest): Promise<LocalResponse | undefined> {
     let answer: Dispatcher.ResponseData;
     try {
-      answer = await pool.request({
+      answer = await request.call(pool, {
         method: req.method,
         path: `${prefix}${req.path}${req.query === '' ? '' : `?${req.query}`}`,
         headers: checkHeaders(req),

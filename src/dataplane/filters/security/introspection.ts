@@ -3,7 +3,7 @@
 //! and inactive ones briefly too, so a flood of made-up tokens does not become a flood of calls.
 
 import { createHash } from 'node:crypto';
-import { durationMs } from '../../../config/schema/formats.js';
+import { durationMs } from '../../../config/translate/durations.js';
 import type { IntrospectionSpec } from '../../../config/schema/security/introspection.js';
 import type { SecurityContext } from '../../../config/translate/security.js';
 import type { Filter, LocalResponse, ProxyRequest, RequestIdentity } from '../filter.js';

@@ -4,9 +4,12 @@
 //! fails, so a JWKS server that is down never breaks tokens signed with keys already known.
 //! Remote sets live in a registry keyed by their settings, so a config reload keeps their keys.
 
-import { createLocalJWKSet, errors, type CryptoKey, type JSONWebKeySet, type JWK, type JWSHeaderParameters } from 'jose';
-import { request } from 'undici';
+import type { CryptoKey, JSONWebKeySet, JWK, JWSHeaderParameters } from 'jose';
+// Imported alone, as the upstream pools do: undici's index also loads fetch, WebSocket and caches.
+import request from 'undici/lib/api/api-request.js';
 import { jwksFetchSeries } from '../../../telemetry/metrics.js';
+import { idpDispatcher } from './idp/http.js';
+import { loadedJose, loadJose } from './jose.js';
 
 /** A key a signature may be checked with: a public key, or an HMAC secret. */
 export type VerifyKey = CryptoKey | Uint8Array;
@@ -32,6 +35,7 @@ const fetchFailed = jwksFetchSeries('failure');
 type AsymmetricSet = (header: JWSHeaderParameters) => Promise<CryptoKey>;
 
 async function keysOf(set: AsymmetricSet, header: JWSHeaderParameters): Promise<VerifyKey[]> {
+  const { errors } = await loadJose();
   try {
     return [await set(header)];
   } catch (err) {
@@ -55,18 +59,20 @@ interface Secret {
  */
 export function localKeys(jwks: JSONWebKeySet, secrets: boolean): KeyResolver {
   const asymmetric = jwks.keys.filter((k) => k.kty !== 'oct');
-  const set = asymmetric.length > 0 ? createLocalJWKSet({ keys: asymmetric }) : undefined;
+  let set: Promise<AsymmetricSet> | undefined;
+  const asymmetricSet = () => (set ??= loadJose().then((jose) => jose.createLocalJWKSet({ keys: asymmetric })));
   const hmac: Secret[] = !secrets ? [] : jwks.keys
     .filter((k): k is JWK & { k: string } => k.kty === 'oct' && typeof k.k === 'string')
     .map((k) => ({ kid: k.kid, alg: k.alg, key: Buffer.from(k.k, 'base64url') }));
   return async (header) => {
+    const { errors } = await loadJose();
     if (typeof header.alg === 'string' && header.alg.startsWith('HS')) {
       const found = hmac.filter((s) => (header.kid === undefined || s.kid === header.kid) && (s.alg === undefined || s.alg === header.alg));
       if (found.length === 0) throw new errors.JWKSNoMatchingKey();
       return found.map((s) => s.key);
     }
-    if (set === undefined) throw new errors.JWKSNoMatchingKey();
-    return keysOf(set, header);
+    if (asymmetric.length === 0) throw new errors.JWKSNoMatchingKey();
+    return keysOf(await asymmetricSet(), header);
   };
 }
 
@@ -78,7 +84,10 @@ function asJWKS(doc: unknown): JSONWebKeySet {
 
 /** GET `uri` within the fetch timeout and size limit; the parsed JSON body of a 200 answer. */
 export async function fetchJSON(uri: string): Promise<unknown> {
-  const res = await request(uri, {
+  const url = new URL(uri);
+  const res = await request.call(idpDispatcher(), {
+    origin: url.origin,
+    path: `${url.pathname}${url.search}`,
     method: 'GET',
     headers: { accept: 'application/jwk-set+json, application/json' },
     signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
@@ -144,7 +153,7 @@ export class RemoteKeySet {
     try {
       return await keys(header);
     } catch (err) {
-      if (!(err instanceof errors.JWKSNoMatchingKey) || fetchedNow) throw err;
+      if (!(err instanceof loadedJose().errors.JWKSNoMatchingKey) || fetchedNow) throw err;
       // Rotation: the issuer may have published a key after our last fetch. A fetch already under way counts as that refetch.
       if (this.pending === undefined) {
         if (now - this.kidRefetchAt < KID_REFETCH_COOLDOWN_MS) throw err;

@@ -2,15 +2,17 @@
 //! allowlisted algorithm, issuer, audience, time claims with clock skew), then records who the
 //! caller is and copies claims to upstream headers. Refusals follow RFC 6750.
 
-import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyOptions } from 'jose';
-import { durationMs } from '../../../config/schema/formats.js';
-import { ASYMMETRIC_ALGORITHMS, type JWTProvider, type JWTSpec } from '../../../config/schema/security/jwt.js';
+import type { JSONWebKeySet, JWTPayload, JWTVerifyOptions } from 'jose';
+import { durationMs } from '../../../config/translate/durations.js';
+import type { JWTProvider, JWTSpec } from '../../../config/schema/security/jwt.js';
+import { ASYMMETRIC_ALGORITHMS } from './jwt-algorithms.js';
 import type { TokenSource } from '../../../config/schema/security/token-source.js';
 import { PolicyProblem } from '../../../config/translate/attachment.js';
 import type { SecurityContext } from '../../../config/translate/security.js';
 import type { Filter, LocalResponse, ProxyRequest } from '../filter.js';
 import { bearerChallenge } from './bearer.js';
 import { removeCookies } from './cookies.js';
+import { loadedJose, loadJose } from './jose.js';
 import { KeysUnavailable, localKeys, remoteKeySet, type KeyResolver, type VerifyKey } from './jwks.js';
 import { claimHeaderWriter, tokenReader, wellFormedToken, type ClaimHeaderWriter, type TokenReader } from './token-source.js';
 
@@ -36,7 +38,9 @@ export const DESCRIPTIONS: Readonly<Record<Refusal, string>> = {
   claims: 'the token claims are invalid',
 };
 
+/** Runs only after a verification was attempted, so jose is loaded. */
 export function refusalOf(err: unknown): Refusal {
+  const { errors } = loadedJose();
   if (err instanceof errors.JWTExpired) return 'expired';
   if (err instanceof errors.JWTClaimValidationFailed) {
     if (err.claim === 'nbf') return 'notYetValid';
@@ -124,6 +128,7 @@ function verifier(p: JWTProvider, keys: KeyResolver): (token: string) => Promise
     clockTolerance: durationMs(p.clockSkew ?? DEFAULT_CLOCK_SKEW) / 1000,
   };
   return async (token) => {
+    const { decodeProtectedHeader, errors, jwtVerify } = await loadJose();
     const header = decodeProtectedHeader(token);
     // Checked before any key lookup, so a token with a refused algorithm can never cause a JWKS fetch.
     if (typeof header.alg !== 'string' || !allowed.has(header.alg)) throw new errors.JOSEAlgNotAllowed('algorithm not allowed');
@@ -186,9 +191,9 @@ function compileProvider(p: JWTProvider, ctx: SecurityContext): Provider {
 /** The `iss` the token claims, before anything is verified; a token that cannot be decoded is malformed. */
 function unverifiedIssuer(token: string): unknown {
   try {
-    return decodeJwt(token).iss;
+    return loadedJose().decodeJwt(token).iss;
   } catch {
-    throw new errors.JWTInvalid('malformed');
+    throw new (loadedJose().errors.JWTInvalid)('malformed');
   }
 }
 
@@ -220,6 +225,7 @@ export function jwtFilter(spec: JWTSpec, ctx: SecurityContext): Filter {
   }
 
   async function authenticate(req: ProxyRequest, found: readonly { provider: Provider; token: string }[]): Promise<LocalResponse | undefined> {
+    const { errors } = await loadJose();
     let failure: unknown;
     for (const { provider, token } of found) {
       try {

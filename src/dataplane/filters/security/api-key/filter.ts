@@ -3,10 +3,10 @@
 //! consumer; the key itself is removed from the upstream request unless the policy forwards it.
 
 import { timingSafeEqual } from 'node:crypto';
-import { DEFAULT_API_KEY_HEADER, type APIKeyAuthSpec } from '../../../../config/schema/security/api-key-auth.js';
+import type { APIKeyAuthSpec } from '../../../../config/schema/security/api-key-auth.js';
 import type { SecurityContext } from '../../../../config/translate/security.js';
 import type { Filter, FilterOutcome, LocalResponse, ProxyRequest } from '../../filter.js';
-import { apiKeyPrefix, digestApiKey } from './format.js';
+import { apiKeyPrefix, DEFAULT_API_KEY_HEADER, digestApiKey } from './format.js';
 import { sharedKeyring, type KeyEntry, type Keyring } from './keyring.js';
 
 type Source = { readonly header: string } | { readonly param: string };

@@ -15,6 +15,9 @@ const PREFIX_CHARS = 8;
 const SECRET_CHARS = 32;
 /** `wrk_` and the 8 public characters: what `keys list` shows and the gateway looks keys up by. */
 export const PREFIX_LENGTH = TAG.length + PREFIX_CHARS;
+
+/** Where a key travels when a policy names no place: Kong's and most API managers' header. */
+export const DEFAULT_API_KEY_HEADER = 'x-api-key';
 const KEY_LENGTH = PREFIX_LENGTH + 1 + SECRET_CHARS;
 const KEY_RE = /^wrk_[0-9A-Za-z]{8}_[0-9A-Za-z]{32}$/;
 const PREFIX_RE = /^wrk_[0-9A-Za-z]{8}$/;

@@ -13,7 +13,8 @@ const MAX_ANSWER_BYTES = 256 * 1024;
 const CONNECTIONS_PER_ORIGIN = 32;
 
 let agent: Dispatcher | undefined;
-const dispatcher = (): Dispatcher => (agent ??= new Agent({ connections: CONNECTIONS_PER_ORIGIN, keepAliveTimeout: 30_000 }));
+/** The keep-alive agent every call to an identity provider (and a JWKS fetch) goes through. */
+export const idpDispatcher = (): Dispatcher => (agent ??= new Agent({ connections: CONNECTIONS_PER_ORIGIN, keepAliveTimeout: 30_000 }));
 
 /** The provider could not be reached, did not answer in time, or sent more than an answer can be. Its message is for logs. */
 export class IdPUnavailable extends Error {}
@@ -67,7 +68,7 @@ export async function callIdP(call: IdPCall): Promise<IdPAnswer> {
   let text: string;
   let res: Dispatcher.ResponseData;
   try {
-    res = await request.call(dispatcher(), {
+    res = await request.call(idpDispatcher(), {
       origin: url.origin, path: `${url.pathname}${url.search}`, method: body === undefined ? 'GET' : 'POST', headers, body,
       signal: AbortSignal.timeout(call.timeoutMs), headersTimeout: call.timeoutMs, bodyTimeout: call.timeoutMs,
     });

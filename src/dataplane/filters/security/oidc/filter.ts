@@ -4,7 +4,7 @@
 //! without a session get 401, not a login page.
 
 import { timingSafeEqual } from 'node:crypto';
-import { durationMs } from '../../../../config/schema/formats.js';
+import { durationMs } from '../../../../config/translate/durations.js';
 import type { OIDCSpec } from '../../../../config/schema/security/oidc.js';
 import type { SecurityContext } from '../../../../config/translate/security.js';
 import { PolicyProblem } from '../../../../config/translate/attachment.js';

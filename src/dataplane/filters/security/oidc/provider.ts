@@ -1,8 +1,9 @@
 //! The OpenID provider as the login flow sees it: its endpoints (configured, else discovered), the
 //! authorization code exchanged at its token endpoint, and the ID token verified against its keys.
 
-import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
-import { ASYMMETRIC_ALGORITHMS } from '../../../../config/schema/security/jwt.js';
+import type { JWTPayload, JWTVerifyOptions } from 'jose';
+import { loadJose } from '../jose.js';
+import { ASYMMETRIC_ALGORITHMS } from '../jwt-algorithms.js';
 import type { OIDCProvider } from '../../../../config/schema/security/oidc.js';
 import { callIdP, IdPUnavailable } from '../idp/http.js';
 import { providerMetadata } from '../idp/metadata.js';
@@ -81,6 +82,7 @@ export async function exchangeCode(x: CodeExchange): Promise<TokenSet> {
 /** OpenID Connect Core 3.1.3.7: signature, issuer, audience, expiry, the nonce of this login, and `azp` when there are several audiences. */
 export async function verifyIdToken(idToken: string, issuer: string, jwksURL: string, clientID: string, nonce: string): Promise<JWTPayload> {
   const refused = (why: string) => new LoginRefused(`the ID token did not verify (${why})`);
+  const { decodeProtectedHeader, errors, jwtVerify } = await loadJose();
   let header;
   try {
     header = decodeProtectedHeader(idToken);

@@ -3,7 +3,8 @@
 //! for another purpose, or is past its `exp` does not open.
 
 import { hkdfSync, webcrypto } from 'node:crypto';
-import { EncryptJWT, jwtDecrypt, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
+import { loadJose } from '../jose.js';
 
 export interface Sealer {
   /** Seals `payload` for `purpose` (the JWE `typ`), valid until `exp` (epoch seconds). */
@@ -29,10 +30,12 @@ export function sealer(secret: Buffer, info: string): Sealer {
   const cryptoKey = () => (key ??= webcrypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']));
   return {
     async seal(payload, purpose, exp) {
+      const { EncryptJWT } = await loadJose();
       return new EncryptJWT(payload).setProtectedHeader({ alg: 'dir', enc: 'A256GCM', typ: purpose }).setExpirationTime(exp).encrypt(await cryptoKey());
     },
     async open(value, purpose) {
       if (value.length > 8192 || !COMPACT_JWE.test(value)) return undefined;
+      const { jwtDecrypt } = await loadJose();
       try {
         const { payload } = await jwtDecrypt(value, await cryptoKey(), { typ: purpose, keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'], requiredClaims: ['exp'] });
         return payload;
