@@ -6,9 +6,9 @@
 
 import type { Dispatcher } from 'undici';
 // Imported alone, as the upstream pools do: undici's index also loads fetch, WebSocket and caches
-// (and adds request() to every dispatcher, which is why it is called on the pool here).
-import request from 'undici/lib/api/api-request.js';
+// (and adds request() to every dispatcher, which is why request comes from sideCalls here).
 import Pool from 'undici/lib/dispatcher/pool.js';
+import { sideCalls } from './side-calls.js';
 import { durationMs } from '../../../config/translate/durations.js';
 import type { ExtAuthSpec } from '../../../config/schema/security/ext-auth.js';
 import type { Filter, LocalResponse, ProxyRequest } from '../filter.js';
@@ -92,7 +92,8 @@ export function extAuthFilter(spec: ExtAuthSpec): Filter {
   async function check(req: ProxyRequest): Promise<LocalResponse | undefined> {
     let answer: Dispatcher.ResponseData;
     try {
-      answer = await request.call(pool, {
+      const { request } = await sideCalls();
+      answer = await request(pool, {
         method: req.method,
         path: `${prefix}${req.path}${req.query === '' ? '' : `?${req.query}`}`,
         headers: checkHeaders(req),

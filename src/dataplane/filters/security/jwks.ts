@@ -5,10 +5,8 @@
 //! Remote sets live in a registry keyed by their settings, so a config reload keeps their keys.
 
 import type { CryptoKey, JSONWebKeySet, JWK, JWSHeaderParameters } from 'jose';
-// Imported alone, as the upstream pools do: undici's index also loads fetch, WebSocket and caches.
-import request from 'undici/lib/api/api-request.js';
 import { jwksFetchSeries } from '../../../telemetry/metrics.js';
-import { idpDispatcher } from './idp/http.js';
+import { idpRequest } from './idp/http.js';
 import { loadedJose, loadJose } from './jose.js';
 
 /** A key a signature may be checked with: a public key, or an HMAC secret. */
@@ -85,7 +83,7 @@ function asJWKS(doc: unknown): JSONWebKeySet {
 /** GET `uri` within the fetch timeout and size limit; the parsed JSON body of a 200 answer. */
 export async function fetchJSON(uri: string): Promise<unknown> {
   const url = new URL(uri);
-  const res = await request.call(idpDispatcher(), {
+  const res = await idpRequest({
     origin: url.origin,
     path: `${url.pathname}${url.search}`,
     method: 'GET',

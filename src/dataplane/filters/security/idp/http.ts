@@ -2,9 +2,7 @@
 //! keep-alive agent per process, a deadline on every call, and answers read up to a bound.
 
 import type { Dispatcher } from 'undici';
-// Imported alone, as the upstream pools do: undici's index also loads fetch, WebSocket and caches.
-import request from 'undici/lib/api/api-request.js';
-import Agent from 'undici/lib/dispatcher/agent.js';
+import { sideCalls } from '../side-calls.js';
 
 /** Discovery documents, key sets and token answers are small; anything larger is not one. */
 const MAX_ANSWER_BYTES = 256 * 1024;
@@ -13,8 +11,13 @@ const MAX_ANSWER_BYTES = 256 * 1024;
 const CONNECTIONS_PER_ORIGIN = 32;
 
 let agent: Dispatcher | undefined;
-/** The keep-alive agent every call to an identity provider (and a JWKS fetch) goes through. */
-export const idpDispatcher = (): Dispatcher => (agent ??= new Agent({ connections: CONNECTIONS_PER_ORIGIN, keepAliveTimeout: 30_000 }));
+
+/** A request through the keep-alive agent every call to an identity provider (and a JWKS fetch) goes through. */
+export async function idpRequest(opts: Dispatcher.RequestOptions): Promise<Dispatcher.ResponseData> {
+  const { request, Agent } = await sideCalls();
+  agent ??= new Agent({ connections: CONNECTIONS_PER_ORIGIN, keepAliveTimeout: 30_000 });
+  return request(agent, opts);
+}
 
 /** The provider could not be reached, did not answer in time, or sent more than an answer can be. Its message is for logs. */
 export class IdPUnavailable extends Error {}
@@ -68,7 +71,7 @@ export async function callIdP(call: IdPCall): Promise<IdPAnswer> {
   let text: string;
   let res: Dispatcher.ResponseData;
   try {
-    res = await request.call(idpDispatcher(), {
+    res = await idpRequest({
       origin: url.origin, path: `${url.pathname}${url.search}`, method: body === undefined ? 'GET' : 'POST', headers, body,
       signal: AbortSignal.timeout(call.timeoutMs), headersTimeout: call.timeoutMs, bodyTimeout: call.timeoutMs,
     });
