@@ -8,7 +8,7 @@ import type { RunningControl } from '../controlplane/run.js';
 import { HEARTBEAT_MS, MISSED_HEARTBEATS } from '../mesh/protocol.js';
 import { createLogger, defaultLogFormat } from '../telemetry/log.js';
 import { stopOnSignals } from './signals.js';
-import { parseAddress, parseDuration, parseFormat, parseLevel } from './options.js';
+import { parseAddress, parseFormat, parseLevel, parsePositiveDuration } from './options.js';
 
 const dataDir = () => new Option('--data-dir <path>', 'where the CA, the join-token secret and the workload registry are kept').env('WINDROSE_DATA_DIR').default('windrose-data');
 
@@ -23,7 +23,7 @@ function tokenCommand(): Command {
     .addOption(dataDir())
     .addOption(new Option('--namespace <name>', 'the workload\'s namespace').makeOptionMandatory())
     .addOption(new Option('--service-account <name>', 'the workload\'s service account').makeOptionMandatory())
-    .addOption(new Option('--ttl <duration>', 'how long the token stays valid').default(3_600_000, '1h').argParser(parseDuration))
+    .addOption(new Option('--ttl <duration>', 'how long the token stays valid').default(3_600_000, '1h').argParser(parsePositiveDuration))
     .action(async (o: { dataDir: string; namespace: string; serviceAccount: string; ttl: number }) => {
       try {
         const { JoinTokens } = await import('../controlplane/ca/join-token.js');
@@ -87,9 +87,9 @@ export function controlCommand(): Command {
     .addOption(new Option('--trust-domain <name>', 'SPIFFE trust domain of the mesh').env('WINDROSE_TRUST_DOMAIN').default('cluster.local'))
     .addOption(new Option('--listen <host:port>', 'address of the mTLS API: certificates and config streams').env('WINDROSE_LISTEN').default(parseAddress('127.0.0.1:15012'), '127.0.0.1:15012').argParser(parseAddress))
     .addOption(new Option('--admin <host:port>', 'admin server address (ready, live, metrics, proxies)').env('WINDROSE_ADMIN').default(parseAddress('127.0.0.1:15014'), '127.0.0.1:15014').argParser(parseAddress))
-    .addOption(new Option('--svid-ttl <duration>', 'lifetime of the certificates it signs').env('WINDROSE_SVID_TTL').default(86_400_000, '24h').argParser(parseDuration))
+    .addOption(new Option('--svid-ttl <duration>', 'lifetime of the certificates it signs').env('WINDROSE_SVID_TTL').default(86_400_000, '24h').argParser(parsePositiveDuration))
     .addOption(new Option('--heartbeat-timeout <duration>', 'a workload whose proxy sent nothing for this long is removed').env('WINDROSE_HEARTBEAT_TIMEOUT')
-      .default(HEARTBEAT_MS * MISSED_HEARTBEATS, `${(HEARTBEAT_MS * MISSED_HEARTBEATS) / 1000}s`).argParser(parseDuration))
+      .default(HEARTBEAT_MS * MISSED_HEARTBEATS, `${(HEARTBEAT_MS * MISSED_HEARTBEATS) / 1000}s`).argParser(parsePositiveDuration))
     .addOption(new Option('--log-level <level>', 'debug, info, warn or error').env('WINDROSE_LOG_LEVEL').default('info').argParser(parseLevel))
     .addOption(new Option('--log-format <format>', 'json or text (default: text on a terminal, json otherwise)').env('WINDROSE_LOG_FORMAT').argParser(parseFormat))
     .addCommand(tokenCommand())

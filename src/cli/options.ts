@@ -21,6 +21,13 @@ export function parseDuration(text: string): number {
   return durationMs(text);
 }
 
+/** A duration that must not be zero: an interval or a lifetime of 0 would make a loop spin or a certificate expire on issue. */
+export function parsePositiveDuration(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === 0) throw new InvalidArgumentError(`expected a duration above zero, got "${text}"`);
+  return ms;
+}
+
 export function parseCount(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1 || n > 256) throw new InvalidArgumentError(`expected a whole number from 1 to 256, got "${text}"`);

@@ -5,8 +5,10 @@ import { hostname, networkInterfaces } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_LIMITS } from '../config/limits.js';
 import type { MtlsMode } from '../config/model.js';
+import { pemCertificates } from '../config/translate/pem.js';
+import { HEARTBEAT_MS } from '../mesh/protocol.js';
 import { createLogger, defaultLogFormat } from '../telemetry/log.js';
-import { parseAddress, parseDuration, parseFormat, parseLevel } from './options.js';
+import { parseAddress, parseDuration, parseFormat, parseLevel, parsePositiveDuration } from './options.js';
 import { stopOnSignals } from './signals.js';
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -52,7 +54,7 @@ export function sidecarCommand(): Command {
   return new Command('sidecar')
     .description('run a mesh proxy beside one workload: mutual TLS and authorization inbound, routing and resilience outbound')
     .addOption(new Option('--control <url>', 'the control plane').env('WINDROSE_CONTROL').default('https://127.0.0.1:15012'))
-    .addOption(new Option('--control-ca <file>', 'PEM root(s) the control plane\'s certificate chains to (the mesh root, ca/root.crt in its data dir)').env('WINDROSE_CONTROL_CA').makeOptionMandatory())
+    .addOption(new Option('--control-ca <file>', 'PEM root(s) the control plane\'s certificate chains to (the mesh root, ca/root.crt.pem in its data dir)').env('WINDROSE_CONTROL_CA').makeOptionMandatory())
     .addOption(new Option('--join-token <token>', 'join token from `windrose control token`, proving namespace and service account (prefer the environment variable)').env('WINDROSE_JOIN_TOKEN').makeOptionMandatory())
     .addOption(new Option('--service <names>', 'Services (comma-separated, in the token\'s namespace) this workload is an endpoint of').env('WINDROSE_SERVICE').argParser(parseServices).default([]))
     .addOption(new Option('--labels <k=v,...>', 'the workload\'s labels, matched by AuthorizationPolicy selectors').env('WINDROSE_LABELS').argParser(parseLabels).default({}))
@@ -65,7 +67,7 @@ export function sidecarCommand(): Command {
     .addOption(new Option('--id <id>', 'this proxy\'s name at the control plane (default: host name and pid)').env('WINDROSE_ID'))
     .addOption(new Option('--zone <name>', 'zone of this workload: its endpoint is registered there and same-zone endpoints are preferred').env('WINDROSE_ZONE'))
     .addOption(new Option('--cluster-domain <domain>', 'suffix of service host names: <svc>.<ns>.svc.<domain>').env('WINDROSE_CLUSTER_DOMAIN').default('cluster.local'))
-    .addOption(new Option('--heartbeat <duration>', 'how often to tell the control plane this proxy is alive').env('WINDROSE_HEARTBEAT').default(5_000, '5s').argParser(parseDuration))
+    .addOption(new Option('--heartbeat <duration>', 'how often to tell the control plane this proxy is alive').env('WINDROSE_HEARTBEAT').default(HEARTBEAT_MS, `${HEARTBEAT_MS / 1000}s`).argParser(parsePositiveDuration))
     .addOption(new Option('--drain-timeout <duration>', 'on SIGTERM, how long requests in flight may take to finish').env('WINDROSE_DRAIN_TIMEOUT').default(10_000, '10s').argParser(parseDuration))
     .addOption(new Option('--log-level <level>', 'debug, info, warn or error').env('WINDROSE_LOG_LEVEL').default('info').argParser(parseLevel))
     .addOption(new Option('--log-format <format>', 'json or text (default: text on a terminal, json otherwise)').env('WINDROSE_LOG_FORMAT').argParser(parseFormat))
@@ -81,6 +83,11 @@ export function sidecarCommand(): Command {
         controlCa = readFileSync(o.controlCa, 'utf8');
       } catch (err) {
         process.stderr.write(`windrose sidecar: --control-ca ${o.controlCa}: ${(err as Error).message}\n`);
+        process.exit(1);
+      }
+      // Node takes any text as a CA without a word; a wrong file would only show as handshakes failing forever.
+      if (pemCertificates(controlCa) === undefined) {
+        process.stderr.write(`windrose sidecar: --control-ca ${o.controlCa}: no PEM certificate in the file\n`);
         process.exit(1);
       }
       const { runSidecar, SidecarStartError } = await import('../runtime/sidecar.js');

@@ -26,17 +26,23 @@ export function loadConfigIsolated(path: string): Promise<LoadResult> {
   });
 }
 
+const VALIDATION_DEADLINE_MS = 30_000;
+
 export function parseDocumentsIsolated(documents: readonly ConfigDocument[]): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     // Structured clone over IPC: large documents cross without a JSON round trip.
     const child = fork(new URL('./load-child.js', import.meta.url), [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     let settled = false;
+    // A child that hangs would hold every later config back; validation takes well under a second.
+    const deadline = setTimeout(() => child.kill('SIGKILL'), VALIDATION_DEADLINE_MS);
     child.once('message', (plain: PlainLoaded) => {
       settled = true;
+      clearTimeout(deadline);
       resolve(revive(plain));
     });
-    child.once('error', (err) => { settled = true; reject(err); });
+    child.once('error', (err) => { settled = true; clearTimeout(deadline); reject(err); });
     child.once('exit', (code, signal) => {
+      clearTimeout(deadline);
       if (!settled) reject(new Error(`config validation exited with ${signal ?? `code ${code}`}`));
     });
     child.send(documents);

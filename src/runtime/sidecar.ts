@@ -116,7 +116,13 @@ export async function runSidecar(opts: SidecarOptions): Promise<() => Promise<vo
       log.error({ version: snapshot.version, serving: meshVersion ?? null, reason }, 'config version rejected; still serving the previous one');
       return reason;
     };
-    const loaded = await parseDocumentsIsolated(snapshot.documents);
+    let loaded;
+    try {
+      loaded = await parseDocumentsIsolated(snapshot.documents);
+    } catch (err) {
+      // The validating child could not run (spawn failure, crash): this version is not applied, the previous one keeps serving.
+      return rejected(`the config could not be validated: ${(err as Error).message}`);
+    }
     for (const w of loaded.warnings) log.warn(formatConfigError(w));
     if (loaded.errors.length > 0) return rejected(describeErrors(loaded.errors.map(formatConfigError)));
     const bundleProblem = checkBundle(snapshot.trustBundle);

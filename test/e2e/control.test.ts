@@ -112,3 +112,24 @@ test('control token refuses names that are not Kubernetes names (exit 1) and mis
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /--service-account/);
 });
+
+test('sidecar and control refuse zero intervals (exit 2) and a --control-ca without a certificate (exit 1) instead of looping', async () => {
+  const run = (args: string[]) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const p = spawn(CLI, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    p.on('exit', (code) => resolve({ code, stderr }));
+  });
+  const junk = path.join(dataDir, 'not-a-ca.pem');
+  fs.writeFileSync(junk, 'this is not a certificate\n');
+  const sidecar = ['sidecar', '--control', 'https://127.0.0.1:1', '--app-port', '1', '--join-token', 't'];
+  const noCa = await run([...sidecar, '--control-ca', junk]);
+  assert.equal(noCa.code, 1);
+  assert.match(noCa.stderr, /--control-ca .*not-a-ca\.pem: no PEM certificate in the file/);
+  const heartbeat = await run([...sidecar, '--control-ca', junk, '--heartbeat', '0s']);
+  assert.equal(heartbeat.code, 2);
+  assert.match(heartbeat.stderr, /expected a duration above zero, got "0s"/);
+  const ttl = await run(['control', '--data-dir', dataDir, '--svid-ttl', '0s']);
+  assert.equal(ttl.code, 2);
+  assert.match(ttl.stderr, /expected a duration above zero/);
+});

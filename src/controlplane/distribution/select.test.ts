@@ -23,12 +23,17 @@ metadata: { name: from-web, namespace: shop }
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: { name: mesh-route, namespace: shop }
-spec: { parentRefs: [{ kind: Service, name: reviews }] }
+spec: { parentRefs: [{ group: "", kind: Service, name: reviews }] }
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: { name: edge-route, namespace: shop }
 spec: { parentRefs: [{ name: edge }] }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: no-group-route, namespace: shop }
+spec: { parentRefs: [{ kind: Service, name: reviews }] }
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -148,7 +153,7 @@ test('a document the schema would reject is still selected by what can be read o
 kind: HTTPRoute
 metadata: { name: broken, namespace: shop }
 spec:
-  parentRefs: [{ kind: Service, name: reviews, port: "not a port" }]
+  parentRefs: [{ group: "", kind: Service, name: reviews, port: "not a port" }]
   rules: [{ unknownField: true }]
 `, 'broken.yaml'));
   assert.deepEqual(names(lenient.select(reviews).documents), ['broken']);

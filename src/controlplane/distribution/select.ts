@@ -27,7 +27,8 @@ const WINDROSE_GROUP = 'windrose.dev';
 const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '');
 const isCore = (o: ObjectInfo, kind: string) => o.apiVersion === 'v1' && o.kind === kind;
 const isOf = (o: ObjectInfo, group: string, kind: string) => groupOf(o.apiVersion) === group && o.kind === kind;
-const refersToService = (r: ObjectRef) => (r.group ?? '') === '' && r.kind === 'Service';
+// A ref without a group is in gateway.networking.k8s.io (Gateway API's default), so only group "" names a core Service.
+const refersToService = (r: ObjectRef) => r.group === '' && r.kind === 'Service';
 
 /** A GAMMA route: an HTTPRoute with a Service among its parents. */
 const isMeshRoute = (o: ObjectInfo) => isOf(o, GATEWAY_GROUP, 'HTTPRoute') && o.parentRefs.some(refersToService);

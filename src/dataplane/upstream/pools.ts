@@ -4,7 +4,7 @@
 
 import net, { type Socket } from 'node:net';
 import tls from 'node:tls';
-import type { Dispatcher } from 'undici';
+import type { buildConnector, Dispatcher } from 'undici';
 // The two dispatchers are imported alone: undici's index also loads fetch, WebSocket and caches,
 // about 10 MB of resident memory a proxy never uses.
 import H2CClient from 'undici/lib/dispatcher/h2c-client.js';
@@ -24,15 +24,24 @@ function connectionsPerEndpoint(s: ClusterSettings, endpoints: number): number {
   return Math.max(1, Math.min(s.http1MaxConnections, Math.ceil(s.circuitBreaker.maxConnections / Math.max(1, endpoints))));
 }
 
+/**
+ * The connector to a mesh endpoint. A process without a mesh identity (a gateway given an
+ * EndpointSlice that names one) cannot call it: each connect fails, which answers the request 503
+ * upstream_connect_failed rather than take the process down.
+ */
+function meshConnectorOf(mesh: MeshCredentials | undefined, ep: Endpoint, timeoutMs: number): buildConnector.connector {
+  if (mesh !== undefined) return meshConnector(mesh, ep.identity as string, timeoutMs);
+  return (_opts, callback) => callback(Object.assign(new Error(`endpoint ${ep.host}:${ep.port} needs mutual TLS but this process has no mesh identity`), { code: 'ECONNREFUSED' }), null);
+}
+
 function createPool(s: ClusterSettings, connections: number, ep: Endpoint, mesh: MeshCredentials | undefined): Dispatcher {
   const host = ep.host.includes(':') && !ep.host.startsWith('[') ? `[${ep.host}]` : ep.host;
   const mtls = ep.identity !== undefined;
-  if (mtls && mesh === undefined) throw new Error(`endpoint ${host}:${ep.port} needs mutual TLS but this process has no mesh identity`);
   // A mesh endpoint's sidecar is reached with mesh mutual TLS; a BackendTLSPolicy governs the others.
   const tls = mtls ? undefined : s.tls;
   const origin = `${mtls || tls ? 'https' : 'http'}://${host}:${ep.port}`;
   const common = {
-    connect: mtls && mesh ? meshConnector(mesh, ep.identity as string, s.connectTimeoutMs)
+    connect: mtls ? meshConnectorOf(mesh, ep, s.connectTimeoutMs)
       : { timeout: s.connectTimeoutMs, ...(tls ? backendTLSOptions(tls) : {}) },
     keepAliveTimeout: s.idleTimeoutMs,
     headersTimeout: HEADERS_BACKSTOP_MS,
@@ -70,10 +79,8 @@ export class UpstreamPools {
    */
   connect(s: ClusterSettings, ep: Endpoint): Promise<Socket> {
     return new Promise((resolve, reject) => {
-      const mesh = this.options.mesh;
       if (ep.identity !== undefined) {
-        if (mesh === undefined) return reject(new Error(`endpoint ${ep.host}:${ep.port} needs mutual TLS but this process has no mesh identity`));
-        meshConnector(mesh, ep.identity, s.connectTimeoutMs)(
+        meshConnectorOf(this.options.mesh, ep, s.connectTimeoutMs)(
           { hostname: ep.host, host: ep.host, protocol: 'https:', port: String(ep.port), servername: undefined, localAddress: null, httpSocket: undefined },
           (err, socket) => (err === null ? resolve(socket as Socket) : reject(err)),
         );
