@@ -136,7 +136,9 @@ export class WafEngine {
    */
   inspectBody(kind: BodyKind, body: Buffer, truncated: boolean, findings?: Findings): Findings | undefined {
     const scan = new Scan(this, findings);
-    const text = body.toString('utf8');
+    // A UTF-8 byte order mark is not JSON, but every JSON reader a backend uses skips it.
+    const decoded = body.toString('utf8');
+    const text = decoded.charCodeAt(0) === 0xfeff ? decoded.slice(1) : decoded;
     if (kind === 'form') {
       urlArgs(text, scan, 'form', 'form-name');
       return scan.findings;

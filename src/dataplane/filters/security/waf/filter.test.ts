@@ -125,3 +125,16 @@ test('logWafEvents writes one warn line per event until stopped', () => {
   assert.equal(fields.requestId, 'r1');
   assert.equal(fields.route, 'shop/orders');
 });
+
+describe('wafFilter bodies it cannot read as sent', () => {
+  test('a compressed body is not read; a JSON body with a byte order mark is parsed as JSON', () => {
+    const f = waf();
+    assert.equal(f.requestBody!.wants(request('/', [JSON_TYPE, ['content-encoding', 'gzip']])), false);
+    assert.equal(f.requestBody!.wants(request('/', [JSON_TYPE, ['content-encoding', 'identity']])), true);
+    assert.equal(body(f, request('/', [JSON_TYPE]), '\ufeff{"name":"O\'Brien"}'), undefined);
+  });
+
+  test('Detect never refuses: a body over the bound is inspected up to it', () => {
+    assert.equal(body(waf({ mode: 'Detect' }), request('/', [JSON_TYPE]), '{"a":"x', true), undefined);
+  });
+});

@@ -29,6 +29,8 @@ export function bodyKind(contentType: string | undefined): BodyKind | undefined 
   return undefined;
 }
 
+const identityEncoded = (encoding: string | undefined): boolean => encoding === undefined || encoding.trim().toLowerCase() === 'identity';
+
 export function wafFilter(spec: WAFSpec, ctx: { readonly policy: string }): Filter {
   const mode = spec.mode ?? 'Block';
   // An explicit Off on a route's policy is how a route opts out of its Gateway's WAF.
@@ -37,7 +39,8 @@ export function wafFilter(spec: WAFSpec, ctx: { readonly policy: string }): Filt
   const threshold = spec.anomalyThreshold ?? DEFAULT_THRESHOLD;
   const size = spec.body?.maxSize;
   const maxBytes = size === undefined ? DEFAULT_BODY_BYTES : typeof size === 'number' ? size : quantityBytes(size)!;
-  const tooLarge: LocalResponse | undefined = (spec.body?.onOversize ?? 'Reject') === 'Reject'
+  // Detect mode never changes what a request gets, so an oversized body is inspected as far as the bound instead.
+  const tooLarge: LocalResponse | undefined = mode === 'Block' && (spec.body?.onOversize ?? 'Reject') === 'Reject'
     ? { status: 413, errorCode: 'payload_too_large', message: `the request body exceeds the ${maxBytes} bytes the security policy inspects` }
     : undefined;
   const action = mode === 'Block' ? 'blocked' : 'detected';
@@ -69,7 +72,8 @@ export function wafFilter(spec: WAFSpec, ctx: { readonly policy: string }): Filt
     },
     requestBody: {
       maxBytes,
-      wants: (req) => bodyKind(req.headers.get('content-type')) !== undefined,
+      // A compressed body is not read: its bytes would only look malformed (see docs/security.md).
+      wants: (req) => bodyKind(req.headers.get('content-type')) !== undefined && identityEncoded(req.headers.get('content-encoding')),
       inspect(req, body, truncated) {
         if (truncated && tooLarge !== undefined) return tooLarge;
         const head = pending.get(req);
