@@ -5,6 +5,8 @@ import type { HTTPHeaderFilter, HTTPRouteFilter } from '../resources.js';
 import { headerName, preciseHostname } from './formats.js';
 import { AT_KEY, bool, int, list, oneOf, show, strict, string, uniqueBy } from './primitives.js';
 import { backendObjectRef, localObjectRef, portNumber } from './refs.js';
+// The HTTPRoute CORS filter runs the SecurityPolicy cors code, so it takes the origins that code can match.
+import { origin } from './security/cors.js';
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] as const;
 
@@ -92,13 +94,6 @@ function wildcardAlone(items: readonly string[], ctx: z.RefinementCtx): void {
 function noRepeats(items: readonly (string | number)[], ctx: z.RefinementCtx): void {
   uniqueBy(items, String, ctx, (item, first) => `duplicate value ${show(item)} (also at index ${first})`);
 }
-
-const ORIGIN_RE = /^(\*|https?:\/\/[^\s/?#]+)$/;
-const origin = string({
-  min: 1,
-  max: 253,
-  format: (v) => (ORIGIN_RE.test(v) ? undefined : `invalid origin ${show(v)}: expected "*" or scheme://host[:port] with scheme http or https`),
-});
 
 const cors = strict({
   allowOrigins: list(origin, { max: 64 }).superRefine(wildcardAlone).superRefine(noRepeats).optional(),

@@ -56,8 +56,8 @@ export function attachPolicies<P extends Policy, S>(
       else if (byTarget.has(target)) cond = condition('Accepted', false, 'Conflicted', `an older ${policy.kind} already targets ${ref.kind} ${ns}/${ref.name}`, gen);
       else {
         compiled ??= compileOnce(policy, compile);
-        if (compiled instanceof PolicyProblem && onProblem !== undefined) {
-          byTarget.set(target, onProblem(compiled, policy));
+        if (compiled instanceof PolicyProblem) {
+          if (onProblem !== undefined) byTarget.set(target, onProblem(compiled, policy));
           cond = condition('Accepted', false, compiled.reason, compiled.message, gen);
         } else {
           byTarget.set(target, compiled as S);
@@ -87,7 +87,9 @@ export function gatewayTargets(idx: ResourceIndex, listeners: readonly ListenerI
   return (ref, ns) => {
     if (ref.group === '' && ref.kind === 'Service') return undefined;
     if (ref.group !== GATEWAY_GROUP) return false;
-    if (ref.kind === 'HTTPRoute') return routeExists(idx, ns, ref.name);
+    // A route's sectionName (one rule) is not a target windrose applies policies to; accepting it would
+    // report a policy that guards nothing.
+    if (ref.kind === 'HTTPRoute') return ref.sectionName === undefined && routeExists(idx, ns, ref.name);
     return ref.kind === 'Gateway' &&
       listeners.some((l) => nsOf(l.gateway) === ns && l.gateway.metadata.name === ref.name && (ref.sectionName === undefined || l.listener.name === ref.sectionName));
   };

@@ -99,10 +99,11 @@ export interface MeshPolicyResult {
 
 export function translateMeshTrafficPolicies(idx: ResourceIndex): MeshPolicyResult {
   const { byTarget, statuses } = attachPolicies(idx.trafficPolicies, (ref, ns) => {
-    if (ref.group === '' && ref.kind === 'Service') return idx.services.has(key(ns, ref.name));
+    // A Service's sectionName (one port) is not applied separately; the whole Service is the target.
+    if (ref.group === '' && ref.kind === 'Service') return ref.sectionName === undefined && idx.services.has(key(ns, ref.name));
     if (ref.group !== GATEWAY_GROUP) return false;
     if (ref.kind === 'Gateway') return undefined;
-    return ref.kind === 'HTTPRoute' && idx.routes.some((r) => nsOf(r) === ns && r.metadata.name === ref.name);
+    return ref.kind === 'HTTPRoute' && ref.sectionName === undefined && idx.routes.some((r) => nsOf(r) === ns && r.metadata.name === ref.name);
   }, (p) => settingsOf(p.spec));
   return {
     statuses,

@@ -14,7 +14,7 @@ import { oidcFilter } from '../../dataplane/filters/security/oidc/filter.js';
 import { wafFilter } from '../../dataplane/filters/security/waf/filter.js';
 import type { HTTPRoute, SecretObjectReference, SecurityPolicy, SecurityPolicySpec } from '../resources.js';
 import type { ResourceStatus } from '../status.js';
-import { attachPolicies, gatewayChain, gatewayTargets, PolicyProblem, targetKey } from './attachment.js';
+import { attachPolicies, gatewayChain, gatewayTargets, PolicyProblem, targetKey, type TargetExists } from './attachment.js';
 import { listenerTLSOf, tlsFilter, type ListenerTLS } from './edge-tls.js';
 import type { ListenerInfo } from './gateways.js';
 import { nsOf, storedValue, type ResourceIndex } from './index-resources.js';
@@ -105,7 +105,10 @@ function refusing(policy: SecurityPolicy): Compiled {
 }
 
 export function translateSecurityPolicies(idx: ResourceIndex, listeners: readonly ListenerInfo[]): SecurityResult {
-  const { byTarget, statuses } = attachPolicies(idx.securityPolicies, gatewayTargets(idx, listeners), (p) => compile(idx, p), (_problem, p) => refusing(p));
+  const gateway = gatewayTargets(idx, listeners);
+  // SecurityPolicy guards the gateway only: a Service target would otherwise get no status at all.
+  const exists: TargetExists = (ref, ns) => gateway(ref, ns) ?? false;
+  const { byTarget, statuses } = attachPolicies(idx.securityPolicies, exists, (p) => compile(idx, p), (_problem, p) => refusing(p));
   return {
     statuses,
     filters(listener, route) {

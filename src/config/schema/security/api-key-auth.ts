@@ -2,7 +2,7 @@
 //! in one of the headers or query parameters `extractFrom` names (default the `x-api-key` header).
 
 import type { z } from 'zod';
-import { headerName } from '../formats.js';
+import { FRAMING_HEADERS, headerName } from '../formats.js';
 import { bool, list, pattern, show, strict, uniqueBy } from '../primitives.js';
 import { DEFAULT_API_KEY_HEADER } from '../../../dataplane/filters/security/api-key/format.js';
 
@@ -26,8 +26,6 @@ export interface APIKeyAuthSpec {
 const paramName = pattern(/^[A-Za-z0-9._~-]+$/, 'query parameter name', "expected letters, digits, '.', '_', '~' or '-'", { min: 1, max: 256 });
 
 /** Headers that frame or route the request: a consumer name written over one of them would break it. */
-const RESERVED = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'te', 'upgrade', 'trailer', 'keep-alive', 'proxy-connection']);
-
 const source = strict({ header: headerName.optional(), param: paramName.optional() }).superRefine((s, ctx) => {
   if ((s.header === undefined) === (s.param === undefined)) {
     ctx.addIssue({ code: 'custom', message: 'expected exactly one of "header" or "param"', path: [] });
@@ -44,7 +42,7 @@ export const apiKeyAuthSpec: z.ZodType<APIKeyAuthSpec> = strict({
 }).superRefine((spec, ctx) => {
   const consumer = spec.consumerHeader?.toLowerCase();
   if (consumer === undefined) return;
-  if (RESERVED.has(consumer)) {
+  if (FRAMING_HEADERS.has(consumer)) {
     ctx.addIssue({ code: 'custom', message: `${show(spec.consumerHeader)} frames or routes the request; name a header of your own, such as "x-windrose-consumer"`, path: ['consumerHeader'] });
   }
   const keyHeaders = (spec.extractFrom ?? [{ header: DEFAULT_API_KEY_HEADER }]).map((s) => s.header?.toLowerCase());

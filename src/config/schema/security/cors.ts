@@ -15,7 +15,8 @@ export interface CORSSpec {
   readonly allowCredentials?: boolean;
 }
 
-const origin = string({
+/** An origin the CORS filter can match: "*", an exact origin, or a scheme with a wildcard subdomain. */
+export const origin = string({
   min: 1, max: 253,
   format: (v) => (v === '*' || /^https?:\/\/(\*\.)?[a-zA-Z0-9.-]+(:\d{1,5})?$/.test(v) ? undefined
     : `invalid origin ${show(v)}: expected "*", or scheme://host[:port] such as "https://shop.example" or "https://*.example.com"`),

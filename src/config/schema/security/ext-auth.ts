@@ -3,7 +3,7 @@
 //! request through, any other answer is passed back to the client.
 
 import type { z } from 'zod';
-import { duration, headerName } from '../formats.js';
+import { duration, FRAMING_HEADERS, headerName } from '../formats.js';
 import { durationMs } from '../../translate/durations.js';
 import { bool, list, show, strict, string } from '../primitives.js';
 
@@ -25,10 +25,8 @@ export interface ExtAuthSpec {
 }
 
 /** Headers that describe one hop's connection or framing: never copied between requests. */
-const HOP_HEADERS = new Set(['connection', 'content-length', 'host', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
-
 const forwardable = headerName.superRefine((v, ctx) => {
-  if (HOP_HEADERS.has(v.toLowerCase())) ctx.addIssue({ code: 'custom', message: `${show(v)} describes one connection and is never copied between requests` });
+  if (FRAMING_HEADERS.has(v.toLowerCase())) ctx.addIssue({ code: 'custom', message: `${show(v)} describes one connection and is never copied between requests` });
 });
 
 const timeout = duration.superRefine((v, ctx) => {

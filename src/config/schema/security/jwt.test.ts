@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { jwtSpec, jwksProblem } from './jwt.js';
+import { jwksProblem } from '../../../dataplane/filters/security/jwks-document.js';
+import { jwtSpec } from './jwt.js';
 
 const RSA = { kty: 'RSA', n: 'AQAB', e: 'AQAB', kid: 'k1' };
 const OCT = { kty: 'oct', k: Buffer.alloc(32, 1).toString('base64url') };
@@ -55,4 +56,19 @@ test('inline JWKS documents are checked', () => {
   assert.equal(jwksProblem(JSON.stringify({ keys: [{ ...RSA, d: 'secret' }] })), 'invalid JWKS: keys[0] holds a private key; a JWKS for verification holds public keys only');
   assert.equal(jwksProblem(JSON.stringify({ keys: [{ kty: 'oct', k: 'c2hvcnQ' }] })), 'invalid JWKS: keys[0] is an HMAC key shorter than 32 bytes');
   assert.equal(jwksProblem(JSON.stringify({ keys: [RSA, OCT] })), undefined);
+});
+
+test('cacheDuration and clockSkew are bounded: keys kept past a day and honouring expired tokens are refused', () => {
+  const provider = (extra: Record<string, unknown>) => ({ providers: [{ name: 'p', remoteJWKS: { uri: 'https://idp.test/jwks', ...extra.remote as object }, ...extra.rest as object }] });
+  assert.equal(jwtSpec.safeParse(provider({ remote: { cacheDuration: '2d' } })).success, false);
+  assert.equal(jwtSpec.safeParse(provider({ remote: { cacheDuration: '25h' } })).success, false);
+  assert.equal(jwtSpec.safeParse(provider({ remote: { cacheDuration: '10m' } })).success, true);
+  assert.equal(jwtSpec.safeParse(provider({ rest: { clockSkew: '100h' } })).success, false);
+  assert.equal(jwtSpec.safeParse(provider({ rest: { clockSkew: '0s' } })).success, true);
+});
+
+test('a claim cannot be copied into a header that frames or routes the request', () => {
+  const result = jwtSpec.safeParse({ providers: [{ name: 'p', remoteJWKS: { uri: 'https://idp.test/jwks' }, claimToHeaders: [{ header: 'Content-Length', claim: 'sub' }] }] });
+  assert.equal(result.success, false);
+  assert.match(result.error?.issues[0]?.message ?? '', /"Content-Length" frames or routes the request and cannot carry a claim/);
 });

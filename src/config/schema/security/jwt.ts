@@ -4,11 +4,12 @@
 
 import type { z } from 'zod';
 import type { SecretObjectReference } from '../../resources.js';
-import { duration } from '../formats.js';
 import { bool, leaf, list, oneOf, show, strict, string, uniqueBy } from '../primitives.js';
 import { secretObjectRef } from '../refs.js';
+import { durationWithin } from './idp.js';
 import { claimToHeaders, tokenSource, type ClaimToHeader, type TokenSource } from './token-source.js';
 import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, type JWTAlgorithm } from '../../../dataplane/filters/security/jwt-algorithms.js';
+import { hasSecretKey, jwksProblem } from '../../../dataplane/filters/security/jwks-document.js';
 
 
 export type LocalJWKS =
@@ -55,44 +56,6 @@ const algorithm = leaf<JWTAlgorithm>((v) => {
   return `expected one of ${ALGORITHMS.map((a) => JSON.stringify(a)).join(', ')}, got ${show(v)}`;
 });
 
-const KEY_TYPES = ['RSA', 'EC', 'OKP', 'oct'];
-/** RFC 7518 section 3.2: an HMAC key must be at least as long as the hash output; 32 bytes for the weakest, HS256. */
-const MIN_HMAC_KEY_BYTES = 32;
-
-/** What is wrong with a JWKS document (RFC 7517), or undefined; private parts of asymmetric keys are refused. */
-export function jwksProblem(text: string): string | undefined {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    return 'invalid JWKS: not valid JSON';
-  }
-  const keys = (doc as { keys?: unknown } | null)?.keys;
-  if (!Array.isArray(keys) || keys.length === 0) return 'invalid JWKS: expected a JSON object with a non-empty "keys" list';
-  for (const [i, k] of keys.entries()) {
-    const key = k as Record<string, unknown> | null;
-    if (key === null || typeof key !== 'object' || Array.isArray(key)) return `invalid JWKS: keys[${i}] is not an object`;
-    if (typeof key.kty !== 'string' || !KEY_TYPES.includes(key.kty)) return `invalid JWKS: keys[${i}] has kty ${show(key.kty)}; expected one of ${KEY_TYPES.join(', ')}`;
-    if (key.kty === 'oct') {
-      if (typeof key.k !== 'string' || Buffer.from(key.k, 'base64url').length < MIN_HMAC_KEY_BYTES) {
-        return `invalid JWKS: keys[${i}] is an HMAC key shorter than ${MIN_HMAC_KEY_BYTES} bytes`;
-      }
-    } else if (key.d !== undefined) {
-      return `invalid JWKS: keys[${i}] holds a private key; a JWKS for verification holds public keys only`;
-    }
-  }
-  return undefined;
-}
-
-/** Whether the JWKS text holds at least one HMAC (kty "oct") key; false for text jwksProblem refuses. */
-export function hasSecretKey(text: string): boolean {
-  try {
-    return (JSON.parse(text) as { keys: { kty?: unknown }[] }).keys.some((k) => k.kty === 'oct');
-  } catch {
-    return false;
-  }
-}
-
 function uriProblem(v: string): string | undefined {
   let url: URL;
   try {
@@ -121,10 +84,12 @@ const provider = strict({
   name: string({ min: 1, max: 253 }),
   issuer: string({ min: 1, max: 2048 }).optional(),
   audiences: list(string({ min: 1, max: 2048 }), { min: 1, max: 32 }).optional(),
-  remoteJWKS: strict({ uri: string({ min: 1, max: 2048, format: uriProblem }), cacheDuration: duration.optional() }).optional(),
+  // Above a day a key the issuer rotated out lingers; a short one costs at most one fetch in flight per process.
+  remoteJWKS: strict({ uri: string({ min: 1, max: 2048, format: uriProblem }), cacheDuration: durationWithin('0s', '24h').optional() }).optional(),
   localJWKS: localJWKS.optional(),
   algorithms: list(algorithm, { min: 1, max: ALGORITHMS.length }).optional(),
-  clockSkew: duration.optional(),
+  // Past five minutes a skew stops being clock drift and starts honouring expired tokens.
+  clockSkew: durationWithin('0s', '5m').optional(),
   extractFrom: tokenSource.optional(),
   claimToHeaders: claimToHeaders.optional(),
   forward: bool.optional(),

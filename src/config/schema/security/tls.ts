@@ -6,7 +6,7 @@
 import { getCiphers } from 'node:tls';
 import type { z } from 'zod';
 import { GATEWAY_GROUP, type PolicyTargetReference } from '../../resources.js';
-import { headerName, namespace, objectName } from '../formats.js';
+import { FRAMING_HEADERS, headerName, namespace, objectName } from '../formats.js';
 import { bool, leaf, list, oneOf, show, strict, uniqueBy } from '../primitives.js';
 
 /** A Secret (the default) or ConfigMap in the policy's namespace. */
@@ -52,12 +52,10 @@ const cipher = leaf<string>((v) => {
 });
 
 // Names that frame the request or route it: a header carrying a certificate must not replace them.
-const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'upgrade', 'te', 'trailer', 'keep-alive', 'proxy-connection']);
-
 const forwardedHeader = leaf<string>((v) => {
   const problem = headerName.safeParse(v);
   if (!problem.success) return problem.error.issues[0]?.message ?? 'invalid header name';
-  return RESERVED_HEADERS.has((v as string).toLowerCase()) ? `header ${show(v)} frames or routes the request and cannot carry the client certificate` : undefined;
+  return FRAMING_HEADERS.has((v as string).toLowerCase()) ? `header ${show(v)} frames or routes the request and cannot carry the client certificate` : undefined;
 });
 
 const certificateObjectRef = strict({

@@ -3,7 +3,7 @@
 //! Envoy Gateway's shape.
 
 import type { z } from 'zod';
-import { headerName } from '../formats.js';
+import { FRAMING_HEADERS, headerName } from '../formats.js';
 import { list, strict, string } from '../primitives.js';
 
 export interface TokenSource {
@@ -33,4 +33,9 @@ export const tokenSource: z.ZodType<TokenSource> = strict({
   params: list(string({ min: 1, max: 256 }), { min: 1, max: 8 }).optional(),
 });
 
-export const claimToHeaders: z.ZodType<readonly ClaimToHeader[]> = list(strict({ header: headerName, claim: string({ min: 1, max: 256 }) }), { min: 1, max: 32 });
+/** A claim may go into any header but one that frames or routes the request: a token must not rewrite a request's framing. */
+const claimHeader = headerName.superRefine((v, ctx) => {
+  if (FRAMING_HEADERS.has(v.toLowerCase())) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v)} frames or routes the request and cannot carry a claim; name a header of your own, such as "x-user"` });
+});
+
+export const claimToHeaders: z.ZodType<readonly ClaimToHeader[]> = list(strict({ header: claimHeader, claim: string({ min: 1, max: 256 }) }), { min: 1, max: 32 });

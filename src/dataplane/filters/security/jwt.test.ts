@@ -221,3 +221,11 @@ test('a cached token stops being accepted at its expiry, and a refused token is 
   await refusal(f, request(bearer(forged)));
   assert.ok(f.onRequest!(request(bearer(forged))) instanceof Promise, 'verified again, not taken from a cache');
 });
+
+test('a JWKS from a Secret is checked as the schema checks an inline one: a bad key is a policy problem, never a crash of the translation', () => {
+  const holding = (jwks: string): SecurityContext => ({ ...ctx, secret: () => Buffer.from(jwks) });
+  const compile = (jwks: string) => () => jwtFilter({ providers: [provider({ localJWKS: { type: 'SecretRef', secretRef: { name: 'k' } } })] }, holding(jwks));
+  assert.throws(compile('{"keys":[null]}'), (err: unknown) => err instanceof PolicyProblem && /keys\[0\] is not an object/.test(err.message));
+  assert.throws(compile('{"keys":[{"kty":"oct","k":"AQ"}]}'), (err: unknown) => err instanceof PolicyProblem && /HMAC key shorter than 32 bytes/.test(err.message));
+  assert.throws(compile('{"keys":[{"kty":"EC","crv":"P-256","x":"a","y":"b","d":"c"}]}'), (err: unknown) => err instanceof PolicyProblem && /private key/.test(err.message));
+});

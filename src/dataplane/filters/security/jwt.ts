@@ -13,6 +13,7 @@ import type { Filter, LocalResponse, ProxyRequest } from '../filter.js';
 import { bearerChallenge } from './bearer.js';
 import { removeCookies } from './cookies.js';
 import { loadedJose, loadJose } from './jose.js';
+import { hasSecretKey, jwksProblem } from './jwks-document.js';
 import { KeysUnavailable, localKeys, remoteKeySet, type KeyResolver, type VerifyKey } from './jwks.js';
 import { claimHeaderWriter, tokenReader, wellFormedToken, type ClaimHeaderWriter, type TokenReader } from './token-source.js';
 
@@ -96,23 +97,21 @@ interface Provider {
   readonly verified: VerifiedTokens;
 }
 
-function parseJWKS(text: string, where: string): JSONWebKeySet {
-  try {
-    const doc = JSON.parse(text) as JSONWebKeySet;
-    if (Array.isArray(doc.keys)) return doc;
-  } catch {
-    // Reported below with the same words as a document without keys.
-  }
-  throw new PolicyProblem('InvalidJWKS', `${where} does not hold a JWKS document`);
+/** A local JWKS; one from a Secret has not met the schema, so it is checked here as the schema checks an inline one. */
+function localJWKS(text: string, where: string): JSONWebKeySet {
+  const problem = jwksProblem(text);
+  if (problem !== undefined) throw new PolicyProblem('InvalidJWKS', `${where} does not hold a JWKS document (${problem})`);
+  return JSON.parse(text) as JSONWebKeySet;
 }
 
 function keyResolver(p: JWTProvider, ctx: SecurityContext): KeyResolver {
   if (p.remoteJWKS !== undefined) return remoteKeySet(p.remoteJWKS.uri, durationMs(p.remoteJWKS.cacheDuration ?? DEFAULT_CACHE_DURATION)).resolve;
   const local = p.localJWKS!;
-  if (local.type === 'Inline') return localKeys(parseJWKS(local.value, `provider ${p.name}: localJWKS`), true);
+  if (local.type === 'Inline') return localKeys(localJWKS(local.value, `provider ${p.name}: localJWKS`), true);
   const key = local.key ?? 'jwks';
-  const jwks = parseJWKS(ctx.secret(local.secretRef, key).toString('utf8'), `provider ${p.name}: Secret ${local.secretRef.name} key "${key}"`);
-  if ((p.algorithms ?? []).some((a) => a.startsWith('HS')) && !jwks.keys.some((k) => k.kty === 'oct')) {
+  const text = ctx.secret(local.secretRef, key).toString('utf8');
+  const jwks = localJWKS(text, `provider ${p.name}: Secret ${local.secretRef.name} key "${key}"`);
+  if ((p.algorithms ?? []).some((a) => a.startsWith('HS')) && !hasSecretKey(text)) {
     throw new PolicyProblem('InvalidJWKS', `provider ${p.name}: HMAC algorithms need an HMAC key (kty "oct") in Secret ${local.secretRef.name}`);
   }
   return localKeys(jwks, true);
