@@ -23,7 +23,7 @@ import { backoffMs } from './upstream/retry/backoff.js';
 import { retriable } from './upstream/retry/policy.js';
 import { callerIdentity, MTLS_REQUIRED } from './listeners/peer.js';
 import { clientCertificateOf } from './listeners/client-certificate.js';
-import { normalizePath } from './normalize-path.js';
+import { readRequestTarget } from './request-target.js';
 
 export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
 
@@ -130,48 +130,24 @@ export class RequestHandler {
     const port = state.config;
     const down = readRequestHeaders(req.rawHeaders);
     const requestId = down.requestId ?? randomUUID();
-    let url = req.url ?? '/';
-    let host = down.host;
-    if (port.forwardProxy === true && url.startsWith('http://')) {
-      // An HTTP_PROXY client names the destination in the request target, which wins over Host (RFC 9112, 3.2.2).
-      const slash = url.indexOf('/', 7);
-      if (slash !== 7) host = slash < 0 ? url.slice(7) : url.slice(7, slash);
-      url = slash < 0 ? '/' : url.slice(slash);
-    }
-    const q = url.indexOf('?');
-    const target = q < 0 ? url : url.slice(0, q);
-    const query = q < 0 ? '' : url.slice(q + 1);
     const method = req.method ?? 'GET';
 
+    const unrouted = port.listeners[0] ?? '';
     if (down.count > port.limits.maxHeaderCount) {
-      const status = sendError(res, 'headers_too_large', `the request has more than ${port.limits.maxHeaderCount} header fields`, requestId, CLOSE);
-      recordUnrouted(port.listeners[0] ?? '', status, (performance.now() - started) / 1000);
-      return;
+      return this.refuse(res, unrouted, started, requestId, 'headers_too_large', `the request has more than ${port.limits.maxHeaderCount} header fields`);
     }
+    // After a head this wrong, nothing later on the same connection can be trusted to be framed as the client meant.
+    const target = readRequestTarget(req.url ?? '/', down.host, port.forwardProxy === true);
+    if ('problem' in target) return this.refuse(res, unrouted, started, requestId, 'bad_request', target.problem);
     // The HTTP/2 server has validated its heads already; an HTTP/1 head needs the checks llhttp leaves out.
-    const normalized = target.charCodeAt(0) !== 47 /* '/' */ ? { problem: 'the request target must be an absolute path' } : normalizePath(target);
-    const problem = 'problem' in normalized ? normalized.problem
-      : 'stream' in req ? undefined : http1HeadProblem(req.httpVersionMajor, req.httpVersionMinor, down);
-    if (problem !== undefined) {
-      // After a head this wrong, nothing later on the same connection can be trusted to be framed as the client meant.
-      const status = sendError(res, 'bad_request', problem, requestId, CLOSE);
-      recordUnrouted(port.listeners[0] ?? '', status, (performance.now() - started) / 1000);
-      return;
-    }
-    const path = (normalized as { path: string }).path;
+    const problem = 'stream' in req ? undefined : http1HeadProblem(req.httpVersionMajor, req.httpVersionMinor, down);
+    if (problem !== undefined) return this.refuse(res, unrouted, started, requestId, 'bad_request', problem);
+    const { host, path, query } = target;
     const peer = callerIdentity(port, 'stream' in req ? req.stream.session?.socket : req.socket);
-    if (peer === null) {
-      const status = sendError(res, 'mtls_required', MTLS_REQUIRED, requestId, CLOSE);
-      recordUnrouted(port.listeners[0] ?? '', status, (performance.now() - started) / 1000);
-      return;
-    }
+    if (peer === null) return this.refuse(res, unrouted, started, requestId, 'mtls_required', MTLS_REQUIRED);
     const headers = down.headers;
     const match = port.routes.match({ host, method, path, query, header: (n) => headers.get(n) });
-    if (match === undefined) {
-      const status = sendError(res, 'route_not_found', 'no route matches this request', requestId);
-      recordUnrouted(port.listeners[0] ?? '', status, (performance.now() - started) / 1000);
-      return;
-    }
+    if (match === undefined) return this.refuse(res, unrouted, started, requestId, 'route_not_found', 'no route matches this request', false);
     const rule = match.target;
     const preq: ProxyRequest = {
       method, path, query, authority: host, headers, scheme: state.scheme,
@@ -185,6 +161,11 @@ export class RequestHandler {
     } else {
       this.afterFilters(req, res, state, rule, preq, outcome, down, started);
     }
+  }
+
+  /** Answers a request no route took with the error `code`; `close` ends the connection (a head that cannot be trusted). */
+  private refuse(res: DownstreamResponse, listener: string, started: number, requestId: string, code: ErrorCode, message: string, close = true): void {
+    recordUnrouted(listener, sendError(res, code, message, requestId, close ? CLOSE : undefined), (performance.now() - started) / 1000);
   }
 
   private finish(target: RuleTarget, backendIndex: number, status: number, started: number): void {

@@ -14,7 +14,7 @@ import { hashKeyOf } from './upstream/hash-key.js';
 import type { UpstreamPools } from './upstream/pools.js';
 import { callerIdentity, MTLS_REQUIRED } from './listeners/peer.js';
 import { clientCertificateOf } from './listeners/client-certificate.js';
-import { normalizePath } from './normalize-path.js';
+import { readRequestTarget } from './request-target.js';
 
 function answer(socket: Duplex, status: number, headers: readonly (readonly [string, string])[], body: string): number {
   if (socket.writable) {
@@ -48,25 +48,22 @@ export class UpgradeHandler {
     const port = state.config;
     const down = readRequestHeaders(req.rawHeaders);
     const requestId = down.requestId ?? randomUUID();
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const normalized = normalizePath(q < 0 ? url : url.slice(0, q));
-    const query = q < 0 ? '' : url.slice(q + 1);
+    const requested = readRequestTarget(req.url ?? '/', down.host, port.forwardProxy === true);
     const upgrade = req.headers.upgrade ?? '';
     socket.on('error', () => socket.destroy());
-    if ('problem' in normalized || down.count > port.limits.maxHeaderCount) {
-      const [code, message] = 'problem' in normalized ? ['bad_request', normalized.problem] as const
+    if ('problem' in requested || down.count > port.limits.maxHeaderCount) {
+      const [code, message] = 'problem' in requested ? ['bad_request', requested.problem] as const
         : ['headers_too_large', `the request has more than ${port.limits.maxHeaderCount} header fields`] as const;
       recordUnrouted(port.listeners[0] ?? '', refuse(socket, code, message, requestId), 0);
       return;
     }
-    const path = normalized.path;
+    const { host, path, query } = requested;
     const peer = callerIdentity(port, req.socket);
     if (peer === null) {
       recordUnrouted(port.listeners[0] ?? '', refuse(socket, 'mtls_required', MTLS_REQUIRED, requestId), 0);
       return;
     }
-    const match = port.routes.match({ host: down.host, method: req.method ?? 'GET', path, query, header: (n) => down.headers.get(n) });
+    const match = port.routes.match({ host, method: req.method ?? 'GET', path, query, header: (n) => down.headers.get(n) });
     if (!match) {
       recordUnrouted(port.listeners[0] ?? '', refuse(socket, 'route_not_found', 'no route matches this request', requestId), 0);
       return;
@@ -74,7 +71,7 @@ export class UpgradeHandler {
     const target = match.target;
     const done = (index: number, status: number) => recordRouted(target, index, status, (performance.now() - started) / 1000);
     const preq: ProxyRequest = {
-      method: req.method ?? 'GET', path, query, authority: down.host, headers: down.headers, scheme: state.scheme,
+      method: req.method ?? 'GET', path, query, authority: host, headers: down.headers, scheme: state.scheme,
       clientAddress: req.socket.remoteAddress ?? '', requestId, matchedPrefix: match.prefix, mirrors: undefined, identity: undefined,
       peer, port: port.port, clientCertificate: clientCertificateOf(req.socket), route: target.routeName,
     };

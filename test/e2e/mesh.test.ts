@@ -105,10 +105,10 @@ test('sidecars speak mutual TLS, pass the caller identity on, and a STRICT inbou
 });
 
 /** A WebSocket opening handshake through `from`'s outbound port; resolves with the switched socket, or undefined when refused. */
-function openWebSocket(from: Sidecar, url: string): Promise<import('node:net').Socket | undefined> {
+function openWebSocket(from: Sidecar, url: string, absoluteForm = false): Promise<import('node:net').Socket | undefined> {
   return new Promise((resolve, reject) => {
     const req = http.request({
-      host: '127.0.0.1', port: from.outbound, path: url, agent: false,
+      host: '127.0.0.1', port: from.outbound, path: absoluteForm ? url : new URL(url).pathname, agent: false,
       headers: { host: new URL(url).host, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' },
     });
     req.on('upgrade', (_res, socket) => resolve(socket as import('node:net').Socket));
@@ -146,6 +146,11 @@ test('a WebSocket through two sidecars rides their mutual TLS, with the caller i
   } finally {
     socket.destroy();
   }
+  // As an HTTP_PROXY client sends it: the absolute-form target names the service, and the app gets the path alone.
+  const proxied = await openWebSocket(web, 'http://chat.default:9080/ws/proxied', true);
+  assert.ok(proxied !== undefined, 'the upgrade in absolute form was accepted');
+  proxied.destroy();
+  assert.equal(chatApp.handshakes.at(-1)?.url, '/ws/proxied');
 });
 
 test('PERMISSIVE inbound also serves plaintext callers, without an identity', { timeout: 60_000 }, async () => {
