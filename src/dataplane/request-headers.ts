@@ -35,10 +35,12 @@ export function readRequestHeaders(rawHeaders: readonly string[]): DownstreamHea
   let hostFields = 0;
   let contentLength: string | undefined;
   let transferEncoding = false;
+  let count = rawHeaders.length / 2;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const raw = rawHeaders[i];
     if (raw.charCodeAt(0) === 58 /* ':' */) {
       if (raw === ':authority') host = rawHeaders[i + 1];
+      count--;
       continue;
     }
     const name = raw.toLowerCase();
@@ -64,8 +66,6 @@ export function readRequestHeaders(rawHeaders: readonly string[]): DownstreamHea
       if (t !== '' && t !== 'close' && t !== 'keep-alive' && t !== 'upgrade') headers.remove(t);
     }
   }
-  let count = rawHeaders.length / 2;
-  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i].charCodeAt(0) === 58) count--;
   return { headers, host, requestId, forwardedFor, teTrailers, hostFields, contentLength, transferEncoding, count };
 }
 

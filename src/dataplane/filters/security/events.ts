@@ -15,7 +15,7 @@ export interface SecurityEvent {
   readonly message: string;
 }
 
-export const securityChannel = channel('windrose:security');
+const securityChannel = channel('windrose:security');
 
 export function publishSecurityEvent(event: SecurityEvent): void {
   if (securityChannel.hasSubscribers) securityChannel.publish(event);

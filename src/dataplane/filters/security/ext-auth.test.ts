@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import diagnostics from 'node:diagnostics_channel';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
@@ -47,7 +48,7 @@ function request(headers: Record<string, string> | string[] = {}, method = 'POST
   };
 }
 
-const filter = (spec: Partial<ExtAuthSpec> = {}) => extAuthFilter({ http: { url, path: '/authz/' }, ...spec });
+const filter = (spec: Partial<ExtAuthSpec> = {}) => extAuthFilter({ http: { url, path: '/authz/' }, ...spec }, { policy: 'default/authz' });
 const run = (spec: Partial<ExtAuthSpec>, req: ProxyRequest) => filter(spec).onRequest!(req) as Promise<LocalResponse | undefined>;
 
 test('the service gets the method, prefixed path and query, chosen headers and no body', async () => {
@@ -114,4 +115,17 @@ test('a service that cannot be reached fails closed, or open with failOpen', asy
   await new Promise((resolve) => closed.close(resolve));
   assert.equal(((await run({ http: { url: dead } }, request())) as LocalResponse).errorCode, 'ext_authz_failed');
   assert.equal(await run({ http: { url: dead }, failOpen: true }, request({ 'x-user': 'mallory' })), undefined);
+});
+
+test('an authorization service that fails is reported for the log, failing open or not', async () => {
+  const events: { mechanism: string; policy: string; message: string }[] = [];
+  const listen = (m: unknown) => void events.push(m as { mechanism: string; policy: string; message: string });
+  diagnostics.subscribe('windrose:security', listen);
+  try {
+    answer = { status: 503 };
+    assert.equal(await run({ failOpen: true }, request()), undefined);
+    assert.deepEqual(events.map((e) => [e.mechanism, e.policy, e.message]), [['extAuth', 'default/authz', 'the authorization service answered 503']]);
+  } finally {
+    diagnostics.unsubscribe('windrose:security', listen);
+  }
 });

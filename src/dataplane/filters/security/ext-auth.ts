@@ -8,6 +8,7 @@ import type { Dispatcher } from 'undici';
 // Imported alone, as the upstream pools do: undici's index also loads fetch, WebSocket and caches
 // (and adds request() to every dispatcher, which is why request comes from sideCalls here).
 import Pool from 'undici/lib/dispatcher/pool.js';
+import { publishSecurityEvent } from './events.js';
 import { sideCalls } from './side-calls.js';
 import { durationMs } from '../../../config/translate/durations.js';
 import type { ExtAuthSpec } from '../../../config/schema/security/ext-auth.js';
@@ -51,14 +52,14 @@ function passedBack(headers: AnswerHeaders): [string, string][] {
 }
 
 /** The client's refusal for a 3xx or 4xx answer: a redirect as it came, anything else as windrose's JSON error with the service's status. */
-export function refusal(status: number, headers: AnswerHeaders): LocalResponse {
+function refusal(status: number, headers: AnswerHeaders): LocalResponse {
   const extra = passedBack(headers);
   if (status < 400) return { status, headers: extra };
   if (status === 401) return { status, errorCode: 'unauthenticated', message: 'the authorization service did not accept the credentials', headers: extra };
   return { status, errorCode: 'access_denied', message: 'the authorization service denied the request', headers: extra };
 }
 
-export function extAuthFilter(spec: ExtAuthSpec): Filter {
+export function extAuthFilter(spec: ExtAuthSpec, ctx: { readonly policy: string }): Filter {
   const pool = poolFor(new URL(spec.http.url).origin);
   const prefix = (spec.http.path ?? '').replace(/\/+$/, '');
   const toService = [...new Set(['authorization', ...(spec.headersToExtAuth ?? []).map((h) => h.toLowerCase())])];
@@ -89,6 +90,8 @@ export function extAuthFilter(spec: ExtAuthSpec): Filter {
     return out;
   }
 
+  const report = (req: ProxyRequest, message: string) => publishSecurityEvent({ policy: ctx.policy, mechanism: 'extAuth', requestId: req.requestId, message });
+
   async function check(req: ProxyRequest): Promise<LocalResponse | undefined> {
     let answer: Dispatcher.ResponseData;
     try {
@@ -99,7 +102,9 @@ export function extAuthFilter(spec: ExtAuthSpec): Filter {
         headers: checkHeaders(req),
         signal: AbortSignal.timeout(timeoutMs),
       });
-    } catch {
+    } catch (err) {
+      // With failOpen the request goes on, so the log is the only place an unreachable service shows.
+      report(req, `the authorization service did not answer: ${(err as Error).message}`);
       return failed;
     }
     // The decision is in the head; the body is drained without holding the request up.
@@ -113,7 +118,10 @@ export function extAuthFilter(spec: ExtAuthSpec): Filter {
       return undefined;
     }
     // Envoy treats a 5xx from an HTTP authorization service like no answer at all.
-    if (status >= 500 || status < 200) return failed;
+    if (status >= 500 || status < 200) {
+      report(req, `the authorization service answered ${status}`);
+      return failed;
+    }
     return refusal(status, answer.headers);
   }
 

@@ -81,7 +81,7 @@ function asJWKS(doc: unknown): JSONWebKeySet {
 }
 
 /** GET `uri` within the fetch timeout and size limit; the parsed JSON body of a 200 answer. */
-export async function fetchJSON(uri: string): Promise<unknown> {
+async function fetchJSON(uri: string): Promise<unknown> {
   const url = new URL(uri);
   const res = await idpRequest({
     origin: url.origin,

@@ -40,7 +40,7 @@ export const DESCRIPTIONS: Readonly<Record<Refusal, string>> = {
 };
 
 /** Runs only after a verification was attempted, so jose is loaded. */
-export function refusalOf(err: unknown): Refusal {
+function refusalOf(err: unknown): Refusal {
   const { errors } = loadedJose();
   if (err instanceof errors.JWTExpired) return 'expired';
   if (err instanceof errors.JWTClaimValidationFailed) {
