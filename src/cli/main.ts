@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --optimize-for-size --no-memory-reducer
+#!/usr/bin/env -S node --optimize-for-size --no-memory-reducer --liftoff-only
 //! The windrose command line: one binary, one subcommand per role. Each command loads its role's
 //! code only when it runs, so a sidecar never holds the control plane's libraries (about 9 MB).
 

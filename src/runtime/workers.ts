@@ -27,8 +27,8 @@ interface Member {
 export function workerProcesses(opts: ServeOptions, store: SnapshotStore): Servers {
   const { log } = opts;
   cluster.schedulingPolicy = cluster.SCHED_NONE;
-  // Workers get the V8 memory setting that the CLI's shebang gives the primary (see docs/performance.md).
-  cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker.js', import.meta.url)), execArgv: [...process.execArgv, '--optimize-for-size', '--no-memory-reducer'], silent: false });
+  // Workers get the V8 memory settings that the CLI's shebang gives the primary (see docs/performance.md).
+  cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker.js', import.meta.url)), execArgv: [...process.execArgv, '--optimize-for-size', '--no-memory-reducer', '--liftoff-only'], silent: false });
   const members = new Map<Worker, Member>();
   /** Metrics requests in flight: the answers still awaited, by request id. */
   const gathering = new Map<number, { pending: Set<Worker>; sets: MetricData[][]; done: () => void }>();
