@@ -6,17 +6,15 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_LIMITS } from '../config/limits.js';
 import type { MtlsMode } from '../config/model.js';
 import { pemCertificates } from '../config/translate/pem.js';
-import { HEARTBEAT_MS } from '../mesh/protocol.js';
+import { parseDescriptor } from '../mesh/descriptor.js';
+import { HEARTBEAT_MS, type ProxyDescriptor } from '../mesh/protocol.js';
 import { createLogger, defaultLogFormat } from '../telemetry/log.js';
 import { parseAddress, parseDuration, parseFormat, parseLevel, parsePositiveDuration } from './options.js';
 import { stopOnSignals } from './signals.js';
 
-const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
+/** Service names are checked with the rest of the descriptor (see proxyDescriptor). */
 function parseServices(text: string): string[] {
-  const names = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  for (const n of names) if (!NAME.test(n) || n.length > 63) throw new InvalidArgumentError(`"${n}" is not a Service name (lowercase letters, digits and "-")`);
-  return names;
+  return text.split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
 
 function parseLabels(text: string): Record<string, string> {
@@ -39,6 +37,23 @@ function parseMode(text: string): MtlsMode {
   const mode = text.toUpperCase();
   if (mode === 'STRICT' || mode === 'PERMISSIVE') return mode;
   throw new InvalidArgumentError(`expected STRICT or PERMISSIVE, got "${text}"`);
+}
+
+/** The flag each field of the descriptor comes from, to name it in an error. */
+const DESCRIPTOR_FLAGS: Record<string, string> = {
+  id: '--id', services: '--service', labels: '--labels', address: '--advertise', port: '--inbound', zone: '--zone',
+};
+
+/**
+ * What the proxy will tell the control plane about itself, checked by the control plane's own
+ * rules: a descriptor it refuses would otherwise make the proxy reconnect forever.
+ */
+function proxyDescriptor(cmd: Command, d: ProxyDescriptor): ProxyDescriptor {
+  const checked = parseDescriptor(d);
+  if (typeof checked !== 'string') return checked;
+  const m = /^proxy\.(\w+): (.*)$/.exec(checked);
+  const flag = m === null ? undefined : DESCRIPTOR_FLAGS[m[1]];
+  return cmd.error(`error: ${flag === undefined ? checked : `option '${flag}': ${m![2]}`}`, { exitCode: 2, code: 'windrose.invalidDescriptor' });
 }
 
 /** The address peers reach this host at, when the inbound port listens on every interface. */
@@ -76,7 +91,11 @@ export function sidecarCommand(): Command {
       inbound: { host: string; port: number }; outbound: { host: string; port: number }; advertise?: string; mode: MtlsMode;
       admin: { host: string; port: number }; id?: string; zone?: string; clusterDomain: string; heartbeat: number; drainTimeout: number;
       logLevel: 'debug' | 'info' | 'warn' | 'error'; logFormat?: 'json' | 'text';
-    }) => {
+    }, cmd: Command) => {
+      const descriptor = proxyDescriptor(cmd, {
+        id: o.id ?? `${hostname()}-${process.pid}`, services: o.service, labels: o.labels,
+        address: o.advertise ?? defaultAdvertise(o.inbound.host), port: o.inbound.port, ...(o.zone === undefined ? {} : { zone: o.zone }),
+      });
       const log = createLogger(o.logLevel, o.logFormat ?? defaultLogFormat());
       let controlCa: string;
       try {
@@ -94,9 +113,9 @@ export function sidecarCommand(): Command {
       let stop: () => Promise<void>;
       try {
         stop = await runSidecar({
-          control: o.control, controlCa, joinToken: o.joinToken, id: o.id ?? `${hostname()}-${process.pid}`,
-          services: o.service, labels: o.labels, appPort: o.appPort, inbound: o.inbound, outbound: o.outbound,
-          advertise: o.advertise ?? defaultAdvertise(o.inbound.host), mode: o.mode, admin: o.admin, zone: o.zone,
+          control: o.control, controlCa, joinToken: o.joinToken, id: descriptor.id,
+          services: descriptor.services, labels: descriptor.labels, appPort: o.appPort, inbound: o.inbound, outbound: o.outbound,
+          advertise: descriptor.address, mode: o.mode, admin: o.admin, zone: descriptor.zone,
           clusterDomain: o.clusterDomain, heartbeatMs: o.heartbeat, limits: DEFAULT_LIMITS, drainMs: o.drainTimeout, log,
         });
       } catch (err) {

@@ -113,13 +113,17 @@ test('control token refuses names that are not Kubernetes names (exit 1) and mis
   assert.match(missing.stderr, /--service-account/);
 });
 
-test('sidecar and control refuse zero intervals (exit 2) and a --control-ca without a certificate (exit 1) instead of looping', async () => {
-  const run = (args: string[]) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
+/** Runs the CLI to its exit: its exit code and what it wrote to stderr. */
+function run(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
     const p = spawn(CLI, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     p.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
     p.on('exit', (code) => resolve({ code, stderr }));
   });
+}
+
+test('sidecar and control refuse zero intervals (exit 2) and a --control-ca without a certificate (exit 1) instead of looping', async () => {
   const junk = path.join(dataDir, 'not-a-ca.pem');
   fs.writeFileSync(junk, 'this is not a certificate\n');
   const sidecar = ['sidecar', '--control', 'https://127.0.0.1:1', '--app-port', '1', '--join-token', 't'];
@@ -132,4 +136,24 @@ test('sidecar and control refuse zero intervals (exit 2) and a --control-ca with
   const ttl = await run(['control', '--data-dir', dataDir, '--svid-ttl', '0s']);
   assert.equal(ttl.code, 2);
   assert.match(ttl.stderr, /expected a duration above zero/);
+});
+
+test('a sidecar refuses, at start, a descriptor the control plane would refuse (exit 2), instead of reconnecting forever', async () => {
+  // The control plane is never reached: the flags are checked first, with the control plane's own rules.
+  const sidecar = ['sidecar', '--control', 'https://127.0.0.1:1', '--control-ca', path.join(dataDir, 'absent.pem'), '--app-port', '1', '--join-token', 't'];
+  const cases: [string[], RegExp][] = [
+    [['--service', 'reviews,9reviews'], /option '--service': "9reviews" is not a Service name \(a lowercase letter/],
+    [['--advertise', 'not an address'], /option '--advertise': expected an IP address or a DNS name, got "not an address"/],
+    [['--labels', `app=${'x'.repeat(64)}`], /option '--labels': "app" is not a valid label \(a key of 1 to 317 characters, a value of at most 63\)/],
+    [['--id', 'a'.repeat(254)], /option '--id': expected a string of 1 to 253 printable characters/],
+  ];
+  for (const [flags, message] of cases) {
+    const r = await run([...sidecar, ...flags]);
+    assert.equal(r.code, 2, `${flags.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
+  // Names the control plane takes pass this check and the sidecar goes on to read --control-ca.
+  const fine = await run([...sidecar, '--service', 'reviews,ratings-v2', '--advertise', 'reviews-0.reviews.default.svc', '--labels', 'app=reviews,version=v2']);
+  assert.equal(fine.code, 1);
+  assert.match(fine.stderr, /--control-ca .*absent\.pem/);
 });

@@ -1,7 +1,7 @@
 //! The proxy's side of the stream, one JSON object a line, checked before anything acts on it.
 
 import type { ProxyMessage } from '../../mesh/protocol.js';
-import { parseDescriptor } from '../registry/validate.js';
+import { parseDescriptor } from '../../mesh/descriptor.js';
 
 const VERSION = /^[0-9a-f]{1,64}$/;
 const MAX_ERROR = 16 * 1024;

@@ -1,45 +1,11 @@
-//! What a proxy says about itself becomes EndpointSlices every other proxy reads, so it is checked
-//! as strictly as the EndpointSlice schema would check it, and normalised (sorted) so that the
-//! same workload always yields the same documents.
+//! Registry entries as registry.json keeps them: a proxy's descriptor (src/mesh/descriptor.ts)
+//! under the identity its certificate proved.
 
-import { isIP } from 'node:net';
+import { isMapping, parseDescriptor } from '../../mesh/descriptor.js';
 import type { ProxyDescriptor } from '../../mesh/protocol.js';
 import type { Workload } from './workloads.js';
 
-/** A Service name (RFC 1035 label), as Kubernetes requires it. */
-const SERVICE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const MAX_SERVICES = 64;
-const MAX_LABELS = 64;
-
-type Mapping = Record<string, unknown>;
-const isMapping = (v: unknown): v is Mapping => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** The descriptor, normalised, or why it is not acceptable. */
-export function parseDescriptor(v: unknown): ProxyDescriptor | string {
-  if (!isMapping(v)) return 'proxy: expected an object';
-  const { id, services, labels, address, port, zone } = v;
-  if (typeof id !== 'string' || id.length === 0 || id.length > 253 || /[\u0000-\u001f]/.test(id)) return 'proxy.id: expected a string of 1 to 253 printable characters';
-  if (!Array.isArray(services) || services.length > MAX_SERVICES) return `proxy.services: expected a list of at most ${MAX_SERVICES} Service names`;
-  const bad = services.find((s) => typeof s !== 'string' || !SERVICE_NAME.test(s));
-  if (bad !== undefined) return `proxy.services: ${JSON.stringify(bad)} is not a Service name`;
-  if (!isMapping(labels) || Object.keys(labels).length > MAX_LABELS) return `proxy.labels: expected a map of at most ${MAX_LABELS} string labels`;
-  const badLabel = Object.entries(labels).find(([k, value]) => typeof value !== 'string' || k.length === 0 || k.length > 317 || value.length > 63);
-  if (badLabel !== undefined) return `proxy.labels: ${JSON.stringify(badLabel[0])} is not a valid label`;
-  if (typeof address !== 'string' || (isIP(address) === 0 && !DNS_SUBDOMAIN.test(address))) return 'proxy.address: expected an IP address or a DNS name';
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) return 'proxy.port: expected a port number from 1 to 65535';
-  if (zone !== undefined && (typeof zone !== 'string' || zone.length === 0 || zone.length > 253)) return 'proxy.zone: expected a non-empty string';
-  const sortedLabels = Object.fromEntries(Object.keys(labels).sort().map((k) => [k, labels[k] as string]));
-  return {
-    id,
-    services: [...new Set(services as string[])].sort(),
-    labels: sortedLabels,
-    address,
-    port,
-    ...(zone === undefined ? {} : { zone: zone as string }),
-  };
-}
 
 /** A workload as registry.json keeps it, or why an entry is not one. */
 export function parseWorkload(v: unknown): Workload | string {
