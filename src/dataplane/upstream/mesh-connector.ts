@@ -1,8 +1,14 @@
 //! Mutual TLS origination to a mesh endpoint: each new connection presents the process's current
 //! SVID, verifies the peer's chain against the current trust bundle, and accepts the peer only if its
 //! certificate names exactly the SPIFFE ID the endpoint was registered with.
+//!
+//! Later connections to the same endpoint resume the TLS session the last verified one was given
+//! (a TLS 1.3 ticket), which spares both sides their signatures and chain checks. A session is
+//! only ever resumed with the process that issued its ticket, so the identity checked when it was
+//! made still holds; it is kept only while the SVID and trust bundle it was made under are the
+//! current ones, so a renewal or a rotated bundle makes the next connection verify in full.
 
-import tls, { type PeerCertificate, type TLSSocket } from 'node:tls';
+import tls, { type PeerCertificate, type SecureContext, type TLSSocket } from 'node:tls';
 import type { buildConnector } from 'undici';
 import type { MeshCredentials } from '../../mesh/credentials.js';
 
@@ -16,6 +22,7 @@ export function spiffeIdsOf(cert: PeerCertificate): string[] {
 }
 
 export function meshConnector(mesh: MeshCredentials, identity: string, timeoutMs: number): buildConnector.connector {
+  let resumable: { context: SecureContext; session: Buffer } | undefined;
   return (opts, callback) => {
     const context = mesh.secureContext;
     if (context === undefined) {
@@ -23,6 +30,7 @@ export function meshConnector(mesh: MeshCredentials, identity: string, timeoutMs
       return;
     }
     let settled = false;
+    let verified = false;
     const settle = (err: Error | null, socket: TLSSocket | null) => {
       if (settled) return;
       settled = true;
@@ -34,6 +42,7 @@ export function meshConnector(mesh: MeshCredentials, identity: string, timeoutMs
       host: opts.hostname.replace(/^\[|\]$/g, ''),
       port: Number(opts.port),
       secureContext: context,
+      session: resumable?.context === context ? resumable.session : undefined,
       ALPNProtocols: ['http/1.1'],
       checkServerIdentity: (_host, cert) => {
         const ids = spiffeIdsOf(cert);
@@ -46,7 +55,14 @@ export function meshConnector(mesh: MeshCredentials, identity: string, timeoutMs
       socket.destroy();
       settle(Object.assign(new Error('mutual TLS connect timed out'), { code: 'UND_ERR_CONNECT_TIMEOUT' }), null);
     }, timeoutMs);
-    socket.once('secureConnect', () => settle(null, socket));
+    socket.once('secureConnect', () => {
+      verified = true;
+      settle(null, socket);
+    });
+    // TLS 1.3 tickets arrive after the handshake; one from a connection that failed its checks is never kept.
+    socket.on('session', (session: Buffer) => {
+      if (verified) resumable = { context, session };
+    });
     socket.once('error', (err) => settle(err, null));
   };
 }
