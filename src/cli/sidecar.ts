@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_LIMITS } from '../config/limits.js';
 import type { MtlsMode } from '../config/model.js';
 import { pemCertificates } from '../config/translate/pem.js';
-import { parseDescriptor } from '../mesh/descriptor.js';
+import { describeProblem, isDescriptorProblem, parseDescriptor } from '../mesh/descriptor.js';
 import { HEARTBEAT_MS, type ProxyDescriptor } from '../mesh/protocol.js';
 import { createLogger, defaultLogFormat } from '../telemetry/log.js';
 import { parseAddress, parseDuration, parseFormat, parseLevel, parsePositiveDuration } from './options.js';
@@ -40,7 +40,7 @@ function parseMode(text: string): MtlsMode {
 }
 
 /** The flag each field of the descriptor comes from, to name it in an error. */
-const DESCRIPTOR_FLAGS: Record<string, string> = {
+const DESCRIPTOR_FLAGS: Record<keyof ProxyDescriptor, string> = {
   id: '--id', services: '--service', labels: '--labels', address: '--advertise', port: '--inbound', zone: '--zone',
 };
 
@@ -50,10 +50,9 @@ const DESCRIPTOR_FLAGS: Record<string, string> = {
  */
 function proxyDescriptor(cmd: Command, d: ProxyDescriptor): ProxyDescriptor {
   const checked = parseDescriptor(d);
-  if (typeof checked !== 'string') return checked;
-  const m = /^proxy\.(\w+): (.*)$/.exec(checked);
-  const flag = m === null ? undefined : DESCRIPTOR_FLAGS[m[1]];
-  return cmd.error(`error: ${flag === undefined ? checked : `option '${flag}': ${m![2]}`}`, { exitCode: 2, code: 'windrose.invalidDescriptor' });
+  if (!isDescriptorProblem(checked)) return checked;
+  const what = checked.field === undefined ? describeProblem(checked) : `option '${DESCRIPTOR_FLAGS[checked.field]}': ${checked.reason}`;
+  return cmd.error(`error: ${what}`, { exitCode: 2, code: 'windrose.invalidDescriptor' });
 }
 
 /** The address peers reach this host at, when the inbound port listens on every interface. */

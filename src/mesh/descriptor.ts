@@ -17,20 +17,35 @@ const MAX_LABELS = 64;
 type Mapping = Record<string, unknown>;
 export const isMapping = (v: unknown): v is Mapping => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** Why a descriptor is not acceptable, and which of its fields (none: the whole value) is at fault. */
+export interface DescriptorProblem {
+  readonly field?: keyof ProxyDescriptor;
+  readonly reason: string;
+}
+
+export function isDescriptorProblem(d: ProxyDescriptor | DescriptorProblem): d is DescriptorProblem {
+  return 'reason' in d;
+}
+
+/** A problem as one line: `proxy.<field>: <reason>`. */
+export function describeProblem(p: DescriptorProblem): string {
+  return `proxy${p.field === undefined ? '' : `.${p.field}`}: ${p.reason}`;
+}
+
 /** The descriptor, normalised, or why it is not acceptable. */
-export function parseDescriptor(v: unknown): ProxyDescriptor | string {
-  if (!isMapping(v)) return 'proxy: expected an object';
+export function parseDescriptor(v: unknown): ProxyDescriptor | DescriptorProblem {
+  if (!isMapping(v)) return { reason: 'expected an object' };
   const { id, services, labels, address, port, zone } = v;
-  if (typeof id !== 'string' || id.length === 0 || id.length > 253 || /[\u0000-\u001f]/.test(id)) return 'proxy.id: expected a string of 1 to 253 printable characters';
-  if (!Array.isArray(services) || services.length > MAX_SERVICES) return `proxy.services: expected a list of at most ${MAX_SERVICES} Service names`;
+  if (typeof id !== 'string' || id.length === 0 || id.length > 253 || /[\u0000-\u001f]/.test(id)) return { field: 'id', reason: 'expected a string of 1 to 253 printable characters' };
+  if (!Array.isArray(services) || services.length > MAX_SERVICES) return { field: 'services', reason: `expected a list of at most ${MAX_SERVICES} Service names` };
   const bad = services.find((s) => typeof s !== 'string' || !SERVICE_NAME.test(s));
-  if (bad !== undefined) return `proxy.services: ${JSON.stringify(bad)} is not a Service name (a lowercase letter, then lowercase letters, digits and "-"; at most 63)`;
-  if (!isMapping(labels) || Object.keys(labels).length > MAX_LABELS) return `proxy.labels: expected a map of at most ${MAX_LABELS} string labels`;
+  if (bad !== undefined) return { field: 'services', reason: `${JSON.stringify(bad)} is not a Service name (a lowercase letter, then lowercase letters, digits and "-"; at most 63)` };
+  if (!isMapping(labels) || Object.keys(labels).length > MAX_LABELS) return { field: 'labels', reason: `expected a map of at most ${MAX_LABELS} string labels` };
   const badLabel = Object.entries(labels).find(([k, value]) => typeof value !== 'string' || k.length === 0 || k.length > 317 || value.length > 63);
-  if (badLabel !== undefined) return `proxy.labels: ${JSON.stringify(badLabel[0])} is not a valid label (a key of 1 to 317 characters, a value of at most 63)`;
-  if (typeof address !== 'string' || (isIP(address) === 0 && !DNS_SUBDOMAIN.test(address))) return `proxy.address: expected an IP address or a DNS name, got ${JSON.stringify(address)}`;
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) return 'proxy.port: expected a port number from 1 to 65535';
-  if (zone !== undefined && (typeof zone !== 'string' || zone.length === 0 || zone.length > 253)) return 'proxy.zone: expected a non-empty string';
+  if (badLabel !== undefined) return { field: 'labels', reason: `${JSON.stringify(badLabel[0])} is not a valid label (a key of 1 to 317 characters, a value of at most 63)` };
+  if (typeof address !== 'string' || (isIP(address) === 0 && !DNS_SUBDOMAIN.test(address))) return { field: 'address', reason: `expected an IP address or a DNS name, got ${JSON.stringify(address)}` };
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) return { field: 'port', reason: 'expected a port number from 1 to 65535' };
+  if (zone !== undefined && (typeof zone !== 'string' || zone.length === 0 || zone.length > 253)) return { field: 'zone', reason: 'expected a non-empty string' };
   const sortedLabels = Object.fromEntries(Object.keys(labels).sort().map((k) => [k, labels[k] as string]));
   return {
     id,

@@ -1,7 +1,7 @@
 //! The proxy's side of the stream, one JSON object a line, checked before anything acts on it.
 
 import type { ProxyMessage } from '../../mesh/protocol.js';
-import { parseDescriptor } from '../../mesh/descriptor.js';
+import { describeProblem, isDescriptorProblem, parseDescriptor } from '../../mesh/descriptor.js';
 
 const VERSION = /^[0-9a-f]{1,64}$/;
 const MAX_ERROR = 16 * 1024;
@@ -19,7 +19,7 @@ export function parseProxyMessage(line: string): ProxyMessage | null | string {
   switch (m.type) {
     case 'hello': {
       const proxy = parseDescriptor(m.proxy);
-      if (typeof proxy === 'string') return `hello: ${proxy}`;
+      if (isDescriptorProblem(proxy)) return `hello: ${describeProblem(proxy)}`;
       if (m.version !== undefined && (typeof m.version !== 'string' || !VERSION.test(m.version))) return 'hello: version must be a snapshot version';
       return m.version === undefined ? { type: 'hello', proxy } : { type: 'hello', proxy, version: m.version as string };
     }

@@ -1,7 +1,7 @@
 //! Registry entries as registry.json keeps them: a proxy's descriptor (src/mesh/descriptor.ts)
 //! under the identity its certificate proved.
 
-import { isMapping, parseDescriptor } from '../../mesh/descriptor.js';
+import { describeProblem, isDescriptorProblem, isMapping, parseDescriptor } from '../../mesh/descriptor.js';
 import type { ProxyDescriptor } from '../../mesh/protocol.js';
 import type { Workload } from './workloads.js';
 
@@ -11,7 +11,7 @@ const NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 export function parseWorkload(v: unknown): Workload | string {
   if (!isMapping(v)) return 'expected an object';
   const descriptor = parseDescriptor(v);
-  if (typeof descriptor === 'string') return descriptor;
+  if (isDescriptorProblem(descriptor)) return describeProblem(descriptor);
   const { spiffeId, namespace, serviceAccount } = v;
   if (typeof namespace !== 'string' || !NAME.test(namespace)) return 'namespace: expected a Kubernetes name';
   if (typeof serviceAccount !== 'string' || !NAME.test(serviceAccount)) return 'serviceAccount: expected a Kubernetes name';
