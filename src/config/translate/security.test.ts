@@ -1,35 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { backend, docs, gateway, route } from '../../../test/helpers/resources.js';
 import { parseConfigText } from '../load.js';
 import { translate } from './index.js';
 
-const BASE = `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: { name: windrose }
-spec: { controllerName: windrose.dev/gateway-controller }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: gw, namespace: default }
-spec:
-  gatewayClassName: windrose
-  listeners: [{ name: http, port: 8080, protocol: HTTP }]
----
-apiVersion: windrose.dev/v1alpha1
-kind: Backend
-metadata: { name: a, namespace: default }
-spec: { endpoints: [{ ip: 127.0.0.1, port: 9000 }] }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: orders, namespace: default }
-spec:
-  parentRefs: [{ name: gw }]
-  rules:
-  - name: write
-    backendRefs: [{ group: windrose.dev, kind: Backend, name: a }]
----
-apiVersion: v1
+// Route "orders" with a rule named "write" to Backend "a", a Service "orders" and a Secret whose JWKS is not a key set.
+const BASE = docs(gateway({ http: 8080 }), backend('a', [{ port: 9000 }]), route('orders', { backends: ['a'], rule: '    name: write\n' }), `apiVersion: v1
 kind: Service
 metadata: { name: orders, namespace: default }
 spec: { ports: [{ port: 80 }] }
@@ -38,7 +14,7 @@ apiVersion: v1
 kind: Secret
 metadata: { name: bad-keys, namespace: default }
 stringData: { jwks: '{"keys":[null]}' }
-`;
+`);
 
 const policy = (name: string, target: string, body: string) => `---
 apiVersion: windrose.dev/v1alpha1
