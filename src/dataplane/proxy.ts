@@ -6,7 +6,6 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { PassThrough, Transform, type Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
 import type { Cluster, PortConfig, RetryTrigger, RuleTarget, WeightedCluster } from '../config/model.js';
 import type { ErrorCode } from '../errors.js';
 import { recordRouted, recordUnrouted } from '../telemetry/metrics.js';
@@ -18,6 +17,7 @@ import type { PickContext } from './upstream/balancer/balancer.js';
 import type { ClusterRuntime } from './upstream/cluster.js';
 import { hashKeyOf, NO_HASH_KEY } from './upstream/hash-key.js';
 import type { TryOutcome, UpstreamHost } from './upstream/host.js';
+import type { UpstreamHandler } from './upstream/node-http1-pool.js';
 import type { UpstreamPools } from './upstream/pools.js';
 import { backoffMs } from './upstream/retry/backoff.js';
 import { retriable } from './upstream/retry/policy.js';
@@ -52,12 +52,12 @@ const MIRROR_BUFFER_LIMIT = 1024 * 1024;
 const CLOSE: readonly (readonly [string, string])[] = [['connection', 'close']];
 
 /** A mirror's answer is read and dropped; its failures are nobody's business but the mirror's. */
-const DISCARD: Dispatcher.DispatchHandler = {
-  onRequestStart: () => undefined,
-  onResponseStart: () => undefined,
-  onResponseData: () => undefined,
-  onResponseEnd: () => undefined,
-  onResponseError: () => undefined,
+const DISCARD: UpstreamHandler = {
+  onConnect: () => undefined,
+  onHeaders: () => true,
+  onData: () => true,
+  onComplete: () => undefined,
+  onError: () => undefined,
 };
 
 class UpstreamError extends Error {
@@ -304,7 +304,7 @@ export class RequestHandler {
       const host = this.pools.cluster(cluster).pick(NO_HASH_KEY);
       if (host === undefined) return;
       const headers = [...preq.headers.raw];
-      host.dispatcher.dispatch({ path, method: preq.method as Dispatcher.HttpMethod, headers, body: copies[i] }, DISCARD);
+      host.dispatcher.dispatch({ path, method: preq.method, headers, body: copies[i] }, DISCARD);
     });
     return main;
   }
@@ -414,7 +414,7 @@ const SUPERSEDED = new UpstreamError('upstream_reset', 'the try was abandoned');
  * One try at one host. It is undici's handler for that dispatch and passes each hook on to its
  * exchange only while it is the exchange's current try, so a try abandoned for a retry stays silent.
  */
-class Try {
+class Try implements UpstreamHandler {
   abort: ((err: Error) => void) | undefined;
   timer: NodeJS.Timeout | undefined;
   ended = false;
@@ -539,13 +539,13 @@ class ProxiedExchange implements PickContext {
     const idle = this.target.timeouts.streamIdleMs;
     host.dispatcher.dispatch({
       path: preq.query === '' ? preq.path : `${preq.path}?${preq.query}`,
-      method: preq.method as Dispatcher.HttpMethod,
+      method: preq.method,
       headers: preq.headers.raw,
       body: this.body,
       // undefined leaves the pool's own backstop in place.
       headersTimeout: idle > 0 ? idle : undefined,
       bodyTimeout: idle,
-    }, t as unknown as Dispatcher.DispatchHandler);
+    }, t);
   }
 
   /** Lets go of a try: its host no longer counts it, and a retry it carried frees its slot. */

@@ -16,7 +16,8 @@ export class DataPlane {
   private applied = 0;
 
   constructor(bindHost: string, private readonly log: Logger, zone?: string, mesh?: MeshCredentials) {
-    this.pools = new UpstreamPools({ zone, mesh });
+    // A sidecar (the process with a mesh identity) is held to a tighter memory budget than a gateway.
+    this.pools = new UpstreamPools({ zone, mesh, http1: mesh !== undefined ? 'node' : 'undici' });
     this.ports = new Ports(new RequestHandler(this.pools), new UpgradeHandler(this.pools), {
       host: bindHost,
       mesh,

@@ -1,8 +1,8 @@
 //! One endpoint of a cluster as the data plane sees it at run time: its connection pool and the
 //! live state the balancers, health checks and outlier detection read and write.
 
-import type { Dispatcher } from 'undici';
 import type { Endpoint } from '../../config/model.js';
+import type { UpstreamDispatcher } from './node-http1-pool.js';
 
 /** How one try at a host ended, as outlier detection and the latency average see it. */
 export type TryOutcome =
@@ -31,18 +31,18 @@ export class UpstreamHost {
   ejectedUntil = 0;
   /** How many times the host was ejected; the next ejection lasts this many times the base. */
   ejections = 0;
-  private pool: Dispatcher | undefined;
+  private pool: UpstreamDispatcher | undefined;
 
   constructor(
     readonly endpoint: Endpoint,
-    private readonly createPool: (endpoint: Endpoint) => Dispatcher,
+    private readonly createPool: (endpoint: Endpoint) => UpstreamDispatcher,
   ) {
     this.address = endpoint.host.includes(':') ? `[${endpoint.host}]:${endpoint.port}` : `${endpoint.host}:${endpoint.port}`;
     this.weight = endpoint.weight ?? 1;
     this.zone = endpoint.zone;
   }
 
-  get dispatcher(): Dispatcher {
+  get dispatcher(): UpstreamDispatcher {
     return (this.pool ??= this.createPool(this.endpoint));
   }
 

@@ -46,9 +46,9 @@ after(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function connect(identity: string, creds = clientIdentity, connector = meshConnector(creds, identity, 5_000)): Promise<TLSSocket> {
+function connect(identity: string, creds = clientIdentity, connector = meshConnector(creds, identity, '127.0.0.1', port, 5_000)): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
-    connector({ hostname: '127.0.0.1', host: '127.0.0.1', protocol: 'https:', port: String(port) }, (err, socket) => {
+    connector((err, socket) => {
       if (err) reject(err);
       else resolve(socket as TLSSocket);
     });
@@ -85,7 +85,7 @@ async function connectAndClose(identity: string, creds: MeshCredentials, connect
 test('later connections to an endpoint resume its TLS session, and the server still sees the caller\'s identity', async () => {
   const creds = await credentials('web');
   const reviews = 'spiffe://cluster.local/ns/default/sa/reviews';
-  const connector = meshConnector(creds, reviews, 5_000);
+  const connector = meshConnector(creds, reviews, '127.0.0.1', port, 5_000);
   callers.length = 0;
   assert.equal(await connectAndClose(reviews, creds, connector), false, 'the first connection verifies in full');
   assert.equal(await connectAndClose(reviews, creds, connector), true, 'the next one resumes');
@@ -99,6 +99,6 @@ test('later connections to an endpoint resume its TLS session, and the server st
 test('a connection refused for its peer\'s identity leaves no session to resume', async () => {
   const creds = await credentials('web');
   const ratings = 'spiffe://cluster.local/ns/default/sa/ratings';
-  const connector = meshConnector(creds, ratings, 5_000);
+  const connector = meshConnector(creds, ratings, '127.0.0.1', port, 5_000);
   for (let i = 0; i < 2; i++) await assert.rejects(connect(ratings, creds, connector), { code: 'WINDROSE_PEER_IDENTITY' });
 });

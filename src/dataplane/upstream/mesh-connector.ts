@@ -9,8 +9,8 @@
 //! current ones, so a renewal or a rotated bundle makes the next connection verify in full.
 
 import tls, { type PeerCertificate, type SecureContext, type TLSSocket } from 'node:tls';
-import type { buildConnector } from 'undici';
 import type { MeshCredentials } from '../../mesh/credentials.js';
+import type { Connector } from './node-http1-pool.js';
 
 /** The error a peer with another identity fails the handshake with; a connect failure, so retried elsewhere. */
 export class PeerIdentityError extends Error {
@@ -21,9 +21,9 @@ export function spiffeIdsOf(cert: PeerCertificate): string[] {
   return (cert.subjectaltname ?? '').split(', ').filter((s) => s.startsWith('URI:spiffe://')).map((s) => s.slice(4));
 }
 
-export function meshConnector(mesh: MeshCredentials, identity: string, timeoutMs: number): buildConnector.connector {
+export function meshConnector(mesh: MeshCredentials, identity: string, host: string, port: number, timeoutMs: number): Connector {
   let resumable: { context: SecureContext; session: Buffer } | undefined;
-  return (opts, callback) => {
+  return (callback) => {
     const context = mesh.secureContext;
     if (context === undefined) {
       callback(Object.assign(new Error('this proxy has no mesh certificate yet'), { code: 'ECONNREFUSED' }), null);
@@ -36,11 +36,11 @@ export function meshConnector(mesh: MeshCredentials, identity: string, timeoutMs
       settled = true;
       clearTimeout(timer);
       if (err !== null) callback(err, null);
-      else callback(null, socket as TLSSocket);
+      else callback(null, socket);
     };
     const socket = tls.connect({
-      host: opts.hostname.replace(/^\[|\]$/g, ''),
-      port: Number(opts.port),
+      host,
+      port,
       secureContext: context,
       session: resumable?.context === context ? resumable.session : undefined,
       ALPNProtocols: ['http/1.1'],

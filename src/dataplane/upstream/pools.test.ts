@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Dispatcher } from 'undici';
 import type { Cluster } from '../../config/model.js';
 import { DEFAULT_CLUSTER } from '../../config/translate/policies.js';
 import { NO_HASH_KEY } from './hash-key.js';
@@ -16,9 +15,8 @@ test('a process without a mesh identity fails the connects to a mesh endpoint, a
   assert.ok(host !== undefined);
   const error = await new Promise<Error & { code?: string }>((resolve) => {
     host.dispatcher.dispatch({ path: '/', method: 'GET', headers: [] }, {
-      onRequestStart: () => undefined, onResponseStart: () => undefined, onResponseData: () => undefined, onResponseEnd: () => undefined,
-      onResponseError: (_c: unknown, err: Error) => resolve(err),
-    } as unknown as Dispatcher.DispatchHandler);
+      onConnect: () => undefined, onHeaders: () => true, onData: () => true, onComplete: () => undefined, onError: resolve,
+    });
   });
   assert.equal(error.code, 'ECONNREFUSED');
   await assert.rejects(pools.connect(settings, meshEndpoint), /needs mutual TLS but this process has no mesh identity/);

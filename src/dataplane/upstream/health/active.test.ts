@@ -6,6 +6,7 @@ import { afterEach, describe, it } from 'node:test';
 import Pool from 'undici/lib/dispatcher/pool.js';
 import type { HealthCheckSettings } from '../../../config/model.js';
 import { UpstreamHost } from '../host.js';
+import type { UpstreamDispatcher } from '../node-http1-pool.js';
 import { ActiveHealthChecker, type HealthCheckTimers } from './active.js';
 
 const SETTINGS: HealthCheckSettings = {
@@ -35,7 +36,7 @@ async function backend(handler: (req: IncomingMessage, res: ServerResponse) => v
 }
 
 function hostOn(port: number): UpstreamHost {
-  const host = new UpstreamHost({ host: '127.0.0.1', port }, (ep) => new Pool(`http://127.0.0.1:${ep.port}`));
+  const host = new UpstreamHost({ host: '127.0.0.1', port }, (ep) => new Pool(`http://127.0.0.1:${ep.port}`) as unknown as UpstreamDispatcher);
   cleanups.push(() => host.close());
   return host;
 }

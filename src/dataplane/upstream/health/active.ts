@@ -1,9 +1,9 @@
 //! Active health checks: a periodic request to each host of a cluster, turning its
 //! `activeHealthy` flag off and on after runs of failures and successes.
 
-import type { Dispatcher } from 'undici';
 import type { HealthCheckSettings } from '../../../config/model.js';
 import type { UpstreamHost } from '../host.js';
+import type { UpstreamHandler } from '../node-http1-pool.js';
 
 export interface HealthCheckHooks {
   /** The host's `activeHealthy` flag just flipped; the owner rebuilds its balancer. */
@@ -36,8 +36,8 @@ class CheckTimeout extends Error {
 }
 
 /** One health check request: undici reads and drops the body; the probe reports once whether the status was expected. */
-class Probe implements Dispatcher.DispatchHandler {
-  private controller: Dispatcher.DispatchController | undefined;
+class Probe implements UpstreamHandler {
+  private abort: ((err: Error) => void) | undefined;
   private settled = false;
   private status = 0;
 
@@ -50,38 +50,43 @@ class Probe implements Dispatcher.DispatchHandler {
   cancel(reason: Error): void {
     if (this.settled) return;
     this.settled = true;
-    this.controller?.abort(reason);
-    this.controller = undefined;
+    this.abort?.(reason);
+    this.abort = undefined;
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    if (this.settled) controller.abort(new Error('health check already ended'));
-    else this.controller = controller;
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.settled) abort(new Error('health check already ended'));
+    else this.abort = abort;
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number): void {
+  onHeaders(statusCode: number): boolean {
     this.status = statusCode;
+    return true;
   }
 
-  onResponseEnd(): void {
+  onData(): boolean {
+    return true;
+  }
+
+  onComplete(): void {
     this.settle(this.expected.some(([low, high]) => this.status >= low && this.status <= high));
   }
 
-  onResponseError(): void {
+  onError(): void {
     this.settle(false);
   }
 
   private settle(ok: boolean): void {
     if (this.settled) return;
     this.settled = true;
-    this.controller = undefined;
+    this.abort = undefined;
     this.done(this, ok);
   }
 }
 
 interface HostState {
   readonly host: UpstreamHost;
-  readonly headers: Record<string, string>;
+  readonly headers: readonly string[];
   successes: number;
   failures: number;
   /** The wait before the next check, or the deadline of the check in flight: never both. */
@@ -104,7 +109,7 @@ export class ActiveHealthChecker {
     // down under the previous config stays down until it passes `healthyThreshold` checks.
     this.states = hosts.map((host) => ({
       host,
-      headers: { host: host.address, 'user-agent': USER_AGENT },
+      headers: ['host', host.address, 'user-agent', USER_AGENT],
       successes: 0,
       failures: 0,
       timer: undefined,
@@ -150,7 +155,7 @@ export class ActiveHealthChecker {
     }, timeoutMs);
     try {
       s.host.dispatcher.dispatch(
-        { path, method: method as Dispatcher.HttpMethod, headers: s.headers, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
+        { path, method, headers: s.headers, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
         probe,
       );
     } catch {
