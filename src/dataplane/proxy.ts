@@ -17,7 +17,7 @@ import type { PickContext } from './upstream/balancer/balancer.js';
 import type { ClusterRuntime } from './upstream/cluster.js';
 import { hashKeyOf, NO_HASH_KEY } from './upstream/hash-key.js';
 import type { TryOutcome, UpstreamHost } from './upstream/host.js';
-import type { UpstreamHandler } from './upstream/node-http1-pool.js';
+import type { UpstreamHandler } from './upstream/dispatcher.js';
 import type { UpstreamPools } from './upstream/pools.js';
 import { backoffMs } from './upstream/retry/backoff.js';
 import { retriable } from './upstream/retry/policy.js';
@@ -385,7 +385,7 @@ function keepForReplay(body: Readable, limit: number): Promise<Buffer | Readable
   return readPrefix(body, limit).then((p) => p.rest ?? joined(p));
 }
 
-/** Trailers as undici hands them over: raw name/value lines from HTTP/1.1, an object from HTTP/2. */
+/** Trailers as the pool hands them over: raw name/value lines from HTTP/1.1, an object from undici's HTTP/2. */
 function readTrailers(raw: unknown): Record<string, string | string[]> | undefined {
   if (raw === null || raw === undefined) return undefined;
   const out: Record<string, string | string[]> = {};
@@ -407,11 +407,11 @@ function readTrailers(raw: unknown): Record<string, string | string[]> | undefin
   return any ? out : undefined;
 }
 
-/** Why an exchange let go of a try it had started; undici hands it back through onError, which a stale try ignores. */
+/** Why an exchange let go of a try it had started; the pool hands it back through onError, which a stale try ignores. */
 const SUPERSEDED = new UpstreamError('upstream_reset', 'the try was abandoned');
 
 /**
- * One try at one host. It is undici's handler for that dispatch and passes each hook on to its
+ * One try at one host. It is the pool's handler for that dispatch and passes each hook on to its
  * exchange only while it is the exchange's current try, so a try abandoned for a retry stays silent.
  */
 class Try implements UpstreamHandler {
@@ -613,7 +613,7 @@ class ProxiedExchange implements PickContext {
     if (t.discarded >= 0) return this.retryNow(t, true);
     const err = new UpstreamError('upstream_timeout', `the backend did not answer within ${ms}ms`);
     if (this.res.headersSent) return this.fail(err);
-    // A try ends before it is aborted: undici may report the abort synchronously, and a try no longer current is ignored.
+    // A try ends before it is aborted: the pool may report the abort synchronously, and a try no longer current is ignored.
     this.endTry(t);
     t.abort?.(SUPERSEDED);
     this.runtime.observe(t.host, TIMED_OUT, ms, performance.now());

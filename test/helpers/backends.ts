@@ -2,7 +2,7 @@
 
 import http from 'node:http';
 import { after, before } from 'node:test';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { freePort } from './ports.js';
 import { backend, docs, gateway, route } from './resources.js';
 import { startWindrose, type Windrose } from './windrose.js';
@@ -21,6 +21,15 @@ export interface Backend {
   readonly server: http.Server;
   readonly received: Echo[];
   close(): Promise<void>;
+}
+
+/** A plain TCP connection to a backend on loopback, for a connection pool under test. */
+export function tcpConnector(port: number): (callback: (err: Error | null, socket: net.Socket | null) => void) => void {
+  return (callback) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => callback(null, socket));
+    socket.once('error', (err) => callback(err, null));
+  };
 }
 
 /** An echo backend: answers 200 with JSON of what it received and `x-backend: <name>`. `handler` may take over. */

@@ -2,7 +2,7 @@
 //! live state the balancers, health checks and outlier detection read and write.
 
 import type { Endpoint } from '../../config/model.js';
-import type { UpstreamDispatcher } from './node-http1-pool.js';
+import type { UpstreamDispatcher } from './dispatcher.js';
 
 /** How one try at a host ended, as outlier detection and the latency average see it. */
 export type TryOutcome =

@@ -10,7 +10,7 @@
 
 import tls, { type PeerCertificate, type SecureContext, type TLSSocket } from 'node:tls';
 import type { MeshCredentials } from '../../mesh/credentials.js';
-import type { Connector } from './node-http1-pool.js';
+import type { Connector } from './dispatcher.js';
 
 /** The error a peer with another identity fails the handshake with; a connect failure, so retried elsewhere. */
 export class PeerIdentityError extends Error {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import net, { type Socket } from 'node:net';
 import { afterEach, test } from 'node:test';
 import { Readable } from 'node:stream';
-import { startBackend, type Backend } from '../../../test/helpers/backends.js';
-import { NodeHttp1Pool, type Connector, type UpstreamHandler, type UpstreamRequest } from './node-http1-pool.js';
+import { startBackend, tcpConnector, type Backend } from '../../../test/helpers/backends.js';
+import type { Connector, UpstreamHandler, UpstreamRequest } from './dispatcher.js';
+import { NodeHttp1Pool } from './node-http1-pool.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -22,17 +22,9 @@ async function backend(handler: (req: IncomingMessage, res: ServerResponse, body
   return b;
 }
 
-function tcp(port: number): Connector {
-  return (callback) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => callback(null, socket));
-    socket.once('error', (err) => callback(err, null));
-  };
-}
-
 function poolTo(port: number, options: { keepAliveTimeoutMs?: number; connect?: Connector } = {}): NodeHttp1Pool {
   const pool = new NodeHttp1Pool({
-    connect: options.connect ?? tcp(port),
+    connect: options.connect ?? tcpConnector(port),
     connections: 4,
     keepAliveTimeoutMs: options.keepAliveTimeoutMs ?? 60_000,
     headersTimeoutMs: 300_000,
@@ -230,7 +222,7 @@ test('a connector that hands over a connection asynchronously is used as the con
   let made = 0;
   const connect: Connector = (callback) => setImmediate(() => {
     made++;
-    tcp(port)(callback as (err: Error | null, socket: Socket | null) => void);
+    tcpConnector(port)(callback);
   });
   const pool = poolTo(port, { connect });
   assert.equal((await send(pool)).body, 'ok');

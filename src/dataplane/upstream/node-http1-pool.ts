@@ -1,46 +1,13 @@
 //! An HTTP/1.1 connection pool to one endpoint on Node's own client (`node:http`), for the sidecar.
 //! undici's pool parses responses with llhttp compiled to WebAssembly and brings about 2 MB of
 //! resident memory a sidecar's budget cannot spare; Node's client uses the llhttp already in the
-//! binary. It takes the same dispatch(options, handler) calls as undici's pool, with the handler
-//! hooks the proxy, the health checks and the mirrors use, and fails with the same error codes.
+//! binary. It serves the dispatch contract of dispatcher.ts as undici's pools do, and fails with
+//! the error codes they use.
 
 import http, { type ClientRequest, type ClientRequestArgs, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Duplex, Readable } from 'node:stream';
-
-/** Opens one connection (and completes its TLS handshake, if any), or fails with a connect error. */
-export type Connector = (callback: (err: Error | null, socket: Socket | null) => void) => void;
-
-/** The request half of a dispatch: undici's DispatchOptions, as far as windrose uses them. */
-export interface UpstreamRequest {
-  readonly path: string;
-  readonly method: string;
-  /** Name/value lines, as Node's rawHeaders. */
-  readonly headers: readonly string[];
-  readonly body?: Readable | Buffer | null;
-  /** Milliseconds to wait for the response head; undefined keeps the pool's own. */
-  readonly headersTimeout?: number;
-  /** Milliseconds allowed between two chunks of the response body; 0 for no limit. */
-  readonly bodyTimeout?: number;
-}
-
-/**
- * undici's original dispatch handler hooks; returning false from onHeaders or onData pauses the
- * response. Header and trailer lines are Buffers from undici, strings from Node's client.
- */
-export interface UpstreamHandler {
-  onConnect(abort: (err?: Error) => void): void;
-  onHeaders(statusCode: number, rawHeaders: (Buffer | string)[], resume: () => void): boolean;
-  onData(chunk: Buffer): boolean;
-  onComplete(rawTrailers: unknown): void;
-  onError(err: Error): void;
-}
-
-/** What a pool offers the data plane: undici's pools and this one both fit. */
-export interface UpstreamDispatcher {
-  dispatch(request: UpstreamRequest, handler: UpstreamHandler): boolean;
-  close(): Promise<void>;
-}
+import type { Duplex } from 'node:stream';
+import type { Connector, UpstreamDispatcher, UpstreamHandler, UpstreamRequest } from './dispatcher.js';
 
 export interface NodeHttp1PoolOptions {
   readonly connect: Connector;
@@ -69,9 +36,10 @@ function keepAliveHintMs(rawHeaders: readonly string[]): number | undefined {
   return undefined;
 }
 
-const idleLimits = new WeakMap<object, number>();
-
 class PoolAgent extends http.Agent {
+  /** The idle limit each connection's backend announced, by connection. */
+  readonly idleLimits = new WeakMap<Socket, number>();
+
   constructor(private readonly connector: Connector, private readonly idleMs: number, connections: number) {
     super({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections, scheduling: 'lifo' });
   }
@@ -83,7 +51,7 @@ class PoolAgent extends http.Agent {
   }
 
   override keepSocketAlive(socket: Socket): boolean {
-    const idle = Math.min(this.idleMs, idleLimits.get(socket) ?? Infinity);
+    const idle = Math.min(this.idleMs, this.idleLimits.get(socket) ?? Infinity);
     if (idle <= 0) return false;
     socket.setKeepAlive(true);
     socket.unref();
@@ -116,7 +84,7 @@ class Exchange {
       this.timer = setTimeout(() => this.fail(coded('the backend sent no response head in time', 'UND_ERR_HEADERS_TIMEOUT')), headersTimeoutMs);
     }
     req.on('error', this.fail);
-    req.on('response', (res) => this.onResponse(res, request.bodyTimeout ?? 0));
+    req.on('response', (res) => this.onResponse(agent, res, request.bodyTimeout ?? 0));
     const body = request.body;
     if (body === undefined || body === null) req.end();
     else if (Buffer.isBuffer(body)) req.end(body);
@@ -140,12 +108,12 @@ class Exchange {
     this.pool.settled();
   }
 
-  private onResponse(res: IncomingMessage, bodyTimeoutMs: number): void {
+  private onResponse(agent: PoolAgent, res: IncomingMessage, bodyTimeoutMs: number): void {
     if (this.ended) return;
     this.res = res;
     if (this.timer !== undefined) clearTimeout(this.timer);
     const hint = keepAliveHintMs(res.rawHeaders);
-    if (hint !== undefined) idleLimits.set(res.socket, hint - KEEP_ALIVE_MARGIN_MS);
+    if (hint !== undefined) agent.idleLimits.set(res.socket, hint - KEEP_ALIVE_MARGIN_MS);
     const armBody = bodyTimeoutMs > 0
       ? () => {
         if (this.timer !== undefined) clearTimeout(this.timer);

@@ -5,20 +5,27 @@
 import { createRequire } from 'node:module';
 import net, { type Socket } from 'node:net';
 import tls from 'node:tls';
-import type { buildConnector, H2CClient, Pool } from 'undici';
+import type { buildConnector, Dispatcher, H2CClient, Pool } from 'undici';
 import type { Cluster, ClusterSettings, Endpoint } from '../../config/model.js';
 import type { MeshCredentials } from '../../mesh/credentials.js';
 import { ClusterRuntime } from './cluster.js';
 import { backendTLSOptions, withServerName } from './backend-tls.js';
 import { UpstreamHost } from './host.js';
 import { meshConnector } from './mesh-connector.js';
-import { NodeHttp1Pool, type Connector, type UpstreamDispatcher } from './node-http1-pool.js';
+import type { Connector, UpstreamDispatcher } from './dispatcher.js';
+import { NodeHttp1Pool } from './node-http1-pool.js';
 
 // undici's two dispatchers are required alone, since its index also loads fetch, WebSocket and
 // caches (about 10 MB resident), and only when a pool is first made: a sidecar never loads them.
 const require = createRequire(import.meta.url);
 const undiciPool = (): typeof Pool => require('undici/lib/dispatcher/pool.js') as typeof Pool;
 const undiciH2CClient = (): typeof H2CClient => require('undici/lib/dispatcher/h2c-client.js') as typeof H2CClient;
+
+/**
+ * undici's dispatchers take the handler hooks of dispatcher.ts and more; only their option types
+ * are narrower (a method union, mutable header lists), which windrose's requests always satisfy.
+ */
+const fromUndici = (d: Dispatcher): UpstreamDispatcher => d as unknown as UpstreamDispatcher;
 
 /** Upper bound on waiting for response headers when no route timeout is set, as a backstop against hung backends. */
 const HEADERS_BACKSTOP_MS = 300_000;
@@ -80,11 +87,11 @@ function createPool(s: ClusterSettings, connections: number, ep: Endpoint, optio
   };
   if (s.protocol === 'h2c') {
     const H2C = undiciH2CClient();
-    return new H2C(origin, { ...common, maxConcurrentStreams: s.http2MaxConcurrentStreams, pipelining: s.http2MaxConcurrentStreams }) as unknown as UpstreamDispatcher;
+    return fromUndici(new H2C(origin, { ...common, maxConcurrentStreams: s.http2MaxConcurrentStreams, pipelining: s.http2MaxConcurrentStreams }));
   }
   const UndiciPool = undiciPool();
   const pool = new UndiciPool(origin, { ...common, connections, pipelining: 1 });
-  return (tls ? withServerName(pool, tls.hostname) : pool) as unknown as UpstreamDispatcher;
+  return fromUndici(tls ? withServerName(pool, tls.hostname) : pool);
 }
 
 export interface UpstreamOptions {

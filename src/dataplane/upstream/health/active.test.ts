@@ -4,9 +4,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import Pool from 'undici/lib/dispatcher/pool.js';
-import type { HealthCheckSettings } from '../../../config/model.js';
+import type { Endpoint, HealthCheckSettings } from '../../../config/model.js';
 import { UpstreamHost } from '../host.js';
-import type { UpstreamDispatcher } from '../node-http1-pool.js';
+import { tcpConnector } from '../../../../test/helpers/backends.js';
+import type { UpstreamDispatcher } from '../dispatcher.js';
+import { NodeHttp1Pool } from '../node-http1-pool.js';
 import { ActiveHealthChecker, type HealthCheckTimers } from './active.js';
 
 const SETTINGS: HealthCheckSettings = {
@@ -35,8 +37,12 @@ async function backend(handler: (req: IncomingMessage, res: ServerResponse) => v
   return { server, port: (server.address() as AddressInfo).port };
 }
 
-function hostOn(port: number): UpstreamHost {
-  const host = new UpstreamHost({ host: '127.0.0.1', port }, (ep) => new Pool(`http://127.0.0.1:${ep.port}`) as unknown as UpstreamDispatcher);
+/** A host whose pool is undici's (a gateway's) or Node's client (a sidecar's). */
+function hostOfClient(port: number, client: 'undici' | 'node'): UpstreamHost {
+  const pool = (ep: Endpoint): UpstreamDispatcher => (client === 'undici'
+    ? new Pool(`http://127.0.0.1:${ep.port}`) as unknown as UpstreamDispatcher
+    : new NodeHttp1Pool({ connect: tcpConnector(ep.port), connections: 1, keepAliveTimeoutMs: 60_000, headersTimeoutMs: 300_000 }));
+  const host = new UpstreamHost({ host: '127.0.0.1', port }, pool);
   cleanups.push(() => host.close());
   return host;
 }
@@ -88,7 +94,9 @@ function trackedTimers() {
   return { timers, pending };
 }
 
-describe('ActiveHealthChecker', { timeout: 10_000 }, () => {
+for (const client of ['undici', 'node'] as const) describe(`ActiveHealthChecker (${client} pool)`, { timeout: 10_000 }, () => {
+  const hostOn = (port: number) => hostOfClient(port, client);
+
   it('marks a host down after unhealthyThreshold failures and up after healthyThreshold successes', async () => {
     let status = 500;
     const seen: IncomingMessage[] = [];

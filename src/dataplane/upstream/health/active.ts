@@ -3,7 +3,7 @@
 
 import type { HealthCheckSettings } from '../../../config/model.js';
 import type { UpstreamHost } from '../host.js';
-import type { UpstreamHandler } from '../node-http1-pool.js';
+import type { UpstreamHandler } from '../dispatcher.js';
 
 export interface HealthCheckHooks {
   /** The host's `activeHealthy` flag just flipped; the owner rebuilds its balancer. */
@@ -35,7 +35,7 @@ class CheckTimeout extends Error {
   }
 }
 
-/** One health check request: undici reads and drops the body; the probe reports once whether the status was expected. */
+/** One health check request: its body is read and dropped; the probe reports once whether the status was expected. */
 class Probe implements UpstreamHandler {
   private abort: ((err: Error) => void) | undefined;
   private settled = false;
