@@ -86,8 +86,9 @@ export function chooseBackend(target: RuleTarget): number {
 
 function classifyUpstreamError(err: Error & { code?: string }): UpstreamError {
   if (err instanceof UpstreamError) return err;
-  // undici's HTTPParserError carries no code (its lookup of llhttp's error name yields undefined), only its name.
-  if (err.name === 'HTTPParserError') return new UpstreamError('upstream_bad_response', 'the backend answered with invalid HTTP');
+  // Both pools parse with llhttp: Node's client reports its error as an HPE_ code; undici's HTTPParserError
+  // carries no code (its lookup of llhttp's error name yields undefined), only its name.
+  if (err.name === 'HTTPParserError' || err.code?.startsWith('HPE_') === true) return new UpstreamError('upstream_bad_response', 'the backend answered with invalid HTTP');
   switch (err.code) {
     case 'ECONNREFUSED': case 'EHOSTUNREACH': case 'ENETUNREACH': case 'ENOTFOUND': case 'EAI_AGAIN':
       return new UpstreamError('upstream_connect_failed', 'the backend refused or could not be reached');
@@ -103,7 +104,7 @@ function classifyUpstreamError(err: Error & { code?: string }): UpstreamError {
       return new UpstreamError('upstream_timeout', 'the backend did not send a response head in time');
     case 'UND_ERR_BODY_TIMEOUT':
       return new UpstreamError('upstream_timeout', 'the backend stopped sending its response');
-    case 'HPE_INVALID_CONSTANT': case 'HPE_INVALID_HEADER_TOKEN': case 'HPE_INVALID_STATUS': case 'HPE_INVALID_CHUNK_SIZE': case 'UND_ERR_INVALID_ARG': case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
+    case 'UND_ERR_INVALID_ARG': case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
       return new UpstreamError('upstream_bad_response', 'the backend answered with invalid HTTP');
     default:
       return new UpstreamError('upstream_reset', 'the backend closed the connection before answering');

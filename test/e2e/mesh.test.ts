@@ -55,9 +55,9 @@ function reachable(from: Sidecar, url: string, app: string) {
   }, 20_000);
 }
 
-function plainGet(port: number): Promise<{ status: number; body: string }> {
+function plainGet(port: number, path = '/'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: '/' }, (res) => {
+    http.get({ host: '127.0.0.1', port, path }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => { body += c; });
@@ -161,6 +161,36 @@ test('PERMISSIVE inbound also serves plaintext callers, without an identity', { 
   assert.equal(plain.status, 200);
   const echo = JSON.parse(plain.body) as { headers: Record<string, string> };
   assert.equal(echo.headers['x-forwarded-client-cert'], undefined);
+});
+
+/** Answers an app could send that are not HTTP a client can trust, by path. */
+const GARBAGE: Record<string, string> = {
+  '/ssh': 'SSH-2.0-OpenSSH_9.6\r\nProtocol mismatch.\r\n',
+  '/status': 'HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n',
+  '/header': 'HTTP/1.1 200 OK\r\nBad Header: v\r\nContent-Length: 0\r\n\r\n',
+  '/two-lengths': 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!',
+  '/bad-length': 'HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n',
+};
+
+test('a sidecar answers its app\'s invalid HTTP with 502 upstream_bad_response and a dropped connection with 502 upstream_reset', { timeout: 60_000 }, async () => {
+  const app = await startBackend('broken', (req, res) => {
+    const garbage = GARBAGE[req.url ?? ''];
+    if (garbage === undefined) res.socket?.destroy();
+    else res.socket?.end(garbage);
+    return true;
+  });
+  cleanups.push(() => app.close());
+  const c = await control({ 'mesh.yaml': service('broken') });
+  const s = await sidecar(c, { serviceAccount: 'broken', services: ['broken'], appPort: app.port, mode: 'PERMISSIVE' });
+  for (const path of Object.keys(GARBAGE)) {
+    const r = await plainGet(s.inbound, path);
+    assert.equal(r.status, 502, path);
+    assert.equal((JSON.parse(r.body) as { error: { code: string } }).error.code, 'upstream_bad_response', path);
+  }
+  const reset = await plainGet(s.inbound, '/reset');
+  assert.equal(reset.status, 502);
+  assert.equal((JSON.parse(reset.body) as { error: { code: string } }).error.code, 'upstream_reset');
+  assert.equal(app.received.length, Object.keys(GARBAGE).length + 1, 'every request reached the app');
 });
 
 test('AuthorizationPolicy: the allowed caller is served, another identity gets 403, DENY wins over ALLOW', { timeout: 60_000 }, async () => {
