@@ -45,13 +45,13 @@ export const sectionName = dnsSubdomain('section name');
 
 const HEADER_NAME_RE = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
 
-/** HTTP header (and query parameter) names: an RFC 7230 token. */
 /**
  * Headers that frame or route a request, or describe one connection (RFC 9110 §7.6.1, and Host):
  * windrose writes them itself, so no policy may name one as a header to set or copy.
  */
 export const FRAMING_HEADERS: ReadonlySet<string> = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'upgrade', 'te', 'trailer', 'keep-alive', 'proxy-connection']);
 
+/** HTTP header (and query parameter) names: an RFC 7230 token. */
 export const headerName = pattern(HEADER_NAME_RE, 'header name', "expected an RFC 7230 token (letters, digits and !#$%&'*+-.^_`|~)", { min: 1, max: 256 });
 
 const DURATION_RE = /^([0-9]{1,5}(h|m|s|ms)){1,4}$/;

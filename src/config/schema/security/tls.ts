@@ -51,7 +51,7 @@ const cipher = leaf<string>((v) => {
   return `unknown cipher ${show(v)}: expected an OpenSSL TLS 1.2 cipher name such as "ECDHE-ECDSA-AES128-GCM-SHA256" or a TLS 1.3 suite such as "TLS_AES_128_GCM_SHA256" (one name per item, not an OpenSSL cipher string)`;
 });
 
-// Names that frame the request or route it: a header carrying a certificate must not replace them.
+/** A header to carry the client certificate: any name but one that frames or routes the request. */
 const forwardedHeader = leaf<string>((v) => {
   const problem = headerName.safeParse(v);
   if (!problem.success) return problem.error.issues[0]?.message ?? 'invalid header name';
