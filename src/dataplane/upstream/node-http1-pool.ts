@@ -37,11 +37,18 @@ function keepAliveHintMs(rawHeaders: readonly string[]): number | undefined {
 }
 
 class PoolAgent extends http.Agent {
-  /** The idle limit each connection's backend announced, by connection. */
-  readonly idleLimits = new WeakMap<Socket, number>();
+  /** How long each connection may stay idle: the pool's limit, or less when its backend said so. */
+  private readonly idleLimits = new WeakMap<Socket, number>();
 
   constructor(private readonly connector: Connector, private readonly idleMs: number, connections: number) {
     super({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections, scheduling: 'lifo' });
+  }
+
+  /** Reads the backend's Keep-Alive hint from the first answer on a connection; a backend keeps it for the connection's life. */
+  learnIdleLimit(socket: Socket, rawHeaders: readonly string[]): void {
+    if (this.idleLimits.has(socket)) return;
+    const hint = keepAliveHintMs(rawHeaders);
+    this.idleLimits.set(socket, hint === undefined ? this.idleMs : Math.min(this.idleMs, hint - KEEP_ALIVE_MARGIN_MS));
   }
 
   // Node's agent waits for the callback when this returns nothing, which lets a TLS handshake finish first.
@@ -51,7 +58,7 @@ class PoolAgent extends http.Agent {
   }
 
   override keepSocketAlive(socket: Socket): boolean {
-    const idle = Math.min(this.idleMs, this.idleLimits.get(socket) ?? Infinity);
+    const idle = this.idleLimits.get(socket) ?? this.idleMs;
     if (idle <= 0) return false;
     socket.setKeepAlive(true);
     socket.unref();
@@ -61,7 +68,6 @@ class PoolAgent extends http.Agent {
 
   override reuseSocket(socket: Socket, req: ClientRequest): void {
     socket.setTimeout(0);
-    socket.ref();
     super.reuseSocket(socket, req);
   }
 }
@@ -112,8 +118,7 @@ class Exchange {
     if (this.ended) return;
     this.res = res;
     if (this.timer !== undefined) clearTimeout(this.timer);
-    const hint = keepAliveHintMs(res.rawHeaders);
-    if (hint !== undefined) agent.idleLimits.set(res.socket, hint - KEEP_ALIVE_MARGIN_MS);
+    agent.learnIdleLimit(res.socket, res.rawHeaders);
     const armBody = bodyTimeoutMs > 0
       ? () => {
         if (this.timer !== undefined) clearTimeout(this.timer);
