@@ -22,9 +22,10 @@ const coded = (message: string, code: string): Error => Object.assign(new Error(
 
 /**
  * A connection is given up this long before the backend's own Keep-Alive timeout, so that it is
- * never reused just as the backend closes it (undici keeps the same margin).
+ * never reused just as the backend closes it: undici's keepAliveTimeoutThreshold, so both pools
+ * treat a backend alike.
  */
-const KEEP_ALIVE_MARGIN_MS = 1000;
+const KEEP_ALIVE_MARGIN_MS = 2000;
 
 /** The idle timeout a backend announced in a Keep-Alive response header, in ms. */
 function keepAliveHintMs(rawHeaders: readonly string[]): number | undefined {
