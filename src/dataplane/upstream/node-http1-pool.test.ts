@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { afterEach, test } from 'node:test';
 import { Readable } from 'node:stream';
 import { startBackend, tcpConnector, type Backend } from '../../../test/helpers/backends.js';
@@ -228,4 +229,56 @@ test('a connector that hands over a connection asynchronously is used as the con
   assert.equal((await send(pool)).body, 'ok');
   assert.equal((await send(pool)).body, 'ok');
   assert.equal(made, 1);
+});
+
+test('queues requests beyond its connections and serves them as connections come free', async () => {
+  const ports = new Set<number>();
+  let atBackend = 0;
+  let most = 0;
+  const { port } = await backend((req, res) => {
+    ports.add(req.socket.remotePort as number);
+    most = Math.max(most, ++atBackend);
+    setImmediate(() => {
+      atBackend--;
+      res.end('ok');
+    });
+  });
+  const pool = poolTo(port);
+  const outcomes = await Promise.all(Array.from({ length: 10 }, () => send(pool)));
+  assert.deepEqual(outcomes.map((o) => o.body), Array(10).fill('ok'));
+  assert.ok(ports.size <= 4 && most <= 4, `a pool of 4 connections used ${ports.size} connections, ${most} at once`);
+});
+
+test('drops an idle connection its backend closed, and the next request opens another', async () => {
+  const ports: number[] = [];
+  const { port } = await backend((req, res) => {
+    ports.push(req.socket.remotePort as number);
+    res.end('ok', () => req.socket.destroy());
+  });
+  const made: Socket[] = [];
+  const connect: Connector = (callback) => tcpConnector(port)((err, socket) => {
+    if (socket !== null) made.push(socket);
+    callback(err, socket);
+  });
+  const pool = poolTo(port, { connect });
+  assert.equal((await send(pool)).body, 'ok');
+  if (!made[0].destroyed) await once(made[0], 'close');
+  assert.equal((await send(pool)).body, 'ok');
+  assert.equal(made.length, 2);
+  assert.notEqual(ports[1], ports[0]);
+});
+
+test('a failed connect fails only its own request; the requests waiting behind it are still served', async () => {
+  const { port } = await backend((_req, res) => res.end('ok'));
+  let attempts = 0;
+  const connect: Connector = (callback) => {
+    attempts++;
+    if (attempts === 1) setImmediate(() => callback(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }), null));
+    else tcpConnector(port)(callback);
+  };
+  const pool = new NodeHttp1Pool({ connect, connections: 1, keepAliveTimeoutMs: 60_000, headersTimeoutMs: 300_000 });
+  cleanups.push(() => pool.close());
+  const outcomes = await Promise.all([send(pool), send(pool), send(pool)]);
+  assert.deepEqual(outcomes.map((o) => o.error?.code ?? o.body), ['ECONNREFUSED', 'ok', 'ok']);
+  assert.equal(attempts, 2);
 });

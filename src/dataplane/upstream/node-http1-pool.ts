@@ -4,9 +4,8 @@
 //! binary. It serves the dispatch contract of dispatcher.ts as undici's pools do, and fails with
 //! the error codes they use.
 
-import http, { type ClientRequest, type ClientRequestArgs, type IncomingMessage } from 'node:http';
+import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import type { Connector, UpstreamDispatcher, UpstreamHandler, UpstreamRequest } from './dispatcher.js';
 
 export interface NodeHttp1PoolOptions {
@@ -37,12 +36,35 @@ function keepAliveHintMs(rawHeaders: readonly string[]): number | undefined {
   return undefined;
 }
 
-class PoolAgent extends http.Agent {
+/**
+ * Lends the pool's connections to Node's ClientRequests: it is what ClientRequest asks of an agent
+ * (`addRequest`, and `keepAlive` with a finite `maxSockets`, so that requests ask for keep-alive),
+ * for the one endpoint of the pool. Node's own Agent serves many origins and pays for it on every
+ * request and release: it copies the request's options, names the origin with a string built each
+ * time, and keeps its lists in objects it deletes keys from; in a profiled sidecar that was about a
+ * tenth of its CPU.
+ */
+class ConnectionLender {
+  readonly keepAlive = true;
+  readonly protocol = 'http:';
+  readonly options = {};
+  private readonly open = new Set<Socket>();
+  /** Idle connections, most recently used last: reusing it keeps the others idle long enough to expire. */
+  private readonly idle: Socket[] = [];
+  private readonly waiting: ClientRequest[] = [];
   /** How long each connection may stay idle: the pool's limit, or less when its backend said so. */
   private readonly idleLimits = new WeakMap<Socket, number>();
+  private connecting = 0;
+  private closed = false;
 
-  constructor(private readonly connector: Connector, private readonly idleMs: number, connections: number) {
-    super({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections, scheduling: 'lifo' });
+  constructor(private readonly connector: Connector, private readonly idleMs: number, readonly maxSockets: number) {}
+
+  /** ClientRequest's constructor asks for a connection here. */
+  addRequest(req: ClientRequest): void {
+    const socket = this.idle.pop();
+    if (socket !== undefined) this.lend(socket, req);
+    else if (this.open.size + this.connecting < this.maxSockets) this.connect(req);
+    else this.waiting.push(req);
   }
 
   /** Reads the backend's Keep-Alive hint from the first answer on a connection; a backend keeps it for the connection's life. */
@@ -52,25 +74,94 @@ class PoolAgent extends http.Agent {
     this.idleLimits.set(socket, hint === undefined ? this.idleMs : Math.min(this.idleMs, hint - KEEP_ALIVE_MARGIN_MS));
   }
 
-  // Node's agent waits for the callback when this returns nothing, which lets a TLS handshake finish first.
-  override createConnection(_options: ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void): undefined {
-    this.connector((err, socket) => callback?.(err, socket as Duplex));
-    return undefined;
+  destroy(): void {
+    this.closed = true;
+    for (const socket of this.open) socket.destroy();
   }
 
-  override keepSocketAlive(socket: Socket): boolean {
-    const idle = this.idleLimits.get(socket) ?? this.idleMs;
-    if (idle <= 0) return false;
+  private connect(req: ClientRequest): void {
+    this.connecting++;
+    this.connector((err, socket) => {
+      this.connecting--;
+      if (err !== null || socket === null) {
+        handOver(req, null, err ?? coded('the connector gave no connection', 'ECONNRESET'));
+        this.serveWaiting();
+        return;
+      }
+      if (this.closed) {
+        socket.destroy();
+        handOver(req, null, coded('the pool is closed', 'UND_ERR_CLOSED'));
+        return;
+      }
+      this.adopt(socket);
+      handOver(req, socket);
+    });
+  }
+
+  private adopt(socket: Socket): void {
+    this.open.add(socket);
     socket.setKeepAlive(true);
-    socket.unref();
-    socket.setTimeout(idle);
-    return true;
+    // ClientRequest emits 'free' once an exchange is done and the connection may carry another.
+    socket.on('free', () => this.release(socket));
+    // ...and 'agentRemove' when the backend asked to close it; it then closes it itself.
+    socket.on('agentRemove', () => this.forget(socket));
+    socket.on('close', () => {
+      this.forget(socket);
+      this.serveWaiting();
+    });
+    // Only an idle connection has a timeout set.
+    socket.on('timeout', () => socket.destroy());
+    // An idle connection's error only closes it; in use, the request's own listener reports it.
+    socket.on('error', () => undefined);
   }
 
-  override reuseSocket(socket: Socket, req: ClientRequest): void {
+  private lend(socket: Socket, req: ClientRequest): void {
     socket.setTimeout(0);
-    super.reuseSocket(socket, req);
+    socket.ref();
+    (req as { reusedSocket: boolean }).reusedSocket = true;
+    handOver(req, socket);
   }
+
+  private release(socket: Socket): void {
+    if (this.closed || socket.destroyed || !socket.writable || !this.open.has(socket)) {
+      socket.destroy();
+      return;
+    }
+    const next = this.waiting.shift();
+    if (next !== undefined) {
+      this.lend(socket, next);
+      return;
+    }
+    const idleMs = this.idleLimits.get(socket) ?? this.idleMs;
+    if (idleMs <= 0) {
+      socket.destroy();
+      return;
+    }
+    socket.unref();
+    socket.setTimeout(idleMs);
+    this.idle.push(socket);
+  }
+
+  private forget(socket: Socket): void {
+    this.open.delete(socket);
+    const at = this.idle.indexOf(socket);
+    if (at >= 0) this.idle.splice(at, 1);
+  }
+
+  private serveWaiting(): void {
+    while (!this.closed && this.waiting.length > 0 && this.open.size + this.connecting < this.maxSockets) {
+      this.connect(this.waiting.shift() as ClientRequest);
+    }
+  }
+}
+
+/**
+ * Gives a request its connection, or the error that kept it from one, the way Node's Agent does: a
+ * request without a connection reports nothing of its own, and one already aborted hands the
+ * connection back at once through its 'free' event.
+ */
+function handOver(req: ClientRequest, socket: Socket | null, err?: Error): void {
+  (req as unknown as { onSocket(socket: Socket | null, err?: Error): void }).onSocket(socket, err);
 }
 
 /** One request through the pool, reported to its handler exactly once as completed or failed. */
@@ -82,16 +173,17 @@ class Exchange {
 
   constructor(private readonly pool: NodeHttp1Pool, private readonly handler: UpstreamHandler) {}
 
-  start(agent: PoolAgent, request: UpstreamRequest, headersTimeoutMs: number): void {
+  start(lender: ConnectionLender, request: UpstreamRequest, headersTimeoutMs: number): void {
     this.handler.onConnect(this.abort);
     if (this.ended) return;
-    const req = http.request({ agent, method: request.method, path: request.path, headers: request.headers as string[], setHost: false });
+    // ClientRequest uses no more of an agent than ConnectionLender has.
+    const req = http.request({ agent: lender as unknown as http.Agent, method: request.method, path: request.path, headers: request.headers as string[], setHost: false });
     this.req = req;
     if (headersTimeoutMs > 0) {
       this.timer = setTimeout(() => this.fail(coded('the backend sent no response head in time', 'UND_ERR_HEADERS_TIMEOUT')), headersTimeoutMs);
     }
     req.on('error', this.fail);
-    req.on('response', (res) => this.onResponse(agent, res, request.bodyTimeout ?? 0));
+    req.on('response', (res) => this.onResponse(lender, res, request.bodyTimeout ?? 0));
     const body = request.body;
     if (body === undefined || body === null) req.end();
     else if (Buffer.isBuffer(body)) req.end(body);
@@ -115,11 +207,11 @@ class Exchange {
     this.pool.settled();
   }
 
-  private onResponse(agent: PoolAgent, res: IncomingMessage, bodyTimeoutMs: number): void {
+  private onResponse(lender: ConnectionLender, res: IncomingMessage, bodyTimeoutMs: number): void {
     if (this.ended) return;
     this.res = res;
     if (this.timer !== undefined) clearTimeout(this.timer);
-    agent.learnIdleLimit(res.socket, res.rawHeaders);
+    lender.learnIdleLimit(res.socket, res.rawHeaders);
     const armBody = bodyTimeoutMs > 0
       ? () => {
         if (this.timer !== undefined) clearTimeout(this.timer);
@@ -150,13 +242,13 @@ class Exchange {
 }
 
 export class NodeHttp1Pool implements UpstreamDispatcher {
-  private readonly agent: PoolAgent;
+  private readonly lender: ConnectionLender;
   private inFlight = 0;
   private closing: (() => void) | undefined;
   private closed: Promise<void> | undefined;
 
   constructor(private readonly options: NodeHttp1PoolOptions) {
-    this.agent = new PoolAgent(options.connect, options.keepAliveTimeoutMs, options.connections);
+    this.lender = new ConnectionLender(options.connect, options.keepAliveTimeoutMs, options.connections);
   }
 
   dispatch(request: UpstreamRequest, handler: UpstreamHandler): boolean {
@@ -165,7 +257,7 @@ export class NodeHttp1Pool implements UpstreamDispatcher {
       return false;
     }
     this.inFlight++;
-    new Exchange(this, handler).start(this.agent, request, request.headersTimeout ?? this.options.headersTimeoutMs);
+    new Exchange(this, handler).start(this.lender, request, request.headersTimeout ?? this.options.headersTimeoutMs);
     return true;
   }
 
@@ -179,7 +271,7 @@ export class NodeHttp1Pool implements UpstreamDispatcher {
   close(): Promise<void> {
     this.closed ??= new Promise((resolve) => {
       this.closing = () => {
-        this.agent.destroy();
+        this.lender.destroy();
         resolve();
       };
       if (this.inFlight === 0) this.closing();
