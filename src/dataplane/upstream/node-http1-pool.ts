@@ -118,7 +118,6 @@ class ConnectionLender {
   private lend(socket: Socket, req: ClientRequest): void {
     socket.setTimeout(0);
     socket.ref();
-    (req as { reusedSocket: boolean }).reusedSocket = true;
     handOver(req, socket);
   }
 

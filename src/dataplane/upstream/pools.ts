@@ -63,10 +63,10 @@ function directConnector(s: ClusterSettings, ep: Endpoint): Connector {
 }
 
 function createPool(s: ClusterSettings, connections: number, ep: Endpoint, options: UpstreamOptions): UpstreamDispatcher {
-  const mtls = ep.identity !== undefined;
+  const meshConnect = ep.identity !== undefined ? meshConnectorOf(options.mesh, ep, s.connectTimeoutMs) : undefined;
   if (options.http1 === 'node' && s.protocol !== 'h2c') {
     return new NodeHttp1Pool({
-      connect: mtls ? meshConnectorOf(options.mesh, ep, s.connectTimeoutMs) : directConnector(s, ep),
+      connect: meshConnect ?? directConnector(s, ep),
       connections,
       keepAliveTimeoutMs: s.idleTimeoutMs,
       headersTimeoutMs: HEADERS_BACKSTOP_MS,
@@ -74,9 +74,8 @@ function createPool(s: ClusterSettings, connections: number, ep: Endpoint, optio
   }
   const host = ep.host.includes(':') && !ep.host.startsWith('[') ? `[${ep.host}]` : ep.host;
   // A mesh endpoint's sidecar is reached with mesh mutual TLS; a BackendTLSPolicy governs the others.
-  const tls = mtls ? undefined : s.tls;
-  const origin = `${mtls || tls ? 'https' : 'http'}://${host}:${ep.port}`;
-  const meshConnect = mtls ? meshConnectorOf(options.mesh, ep, s.connectTimeoutMs) : undefined;
+  const tls = meshConnect !== undefined ? undefined : s.tls;
+  const origin = `${meshConnect !== undefined || tls ? 'https' : 'http'}://${host}:${ep.port}`;
   const common = {
     connect: meshConnect !== undefined
       ? (_opts: unknown, callback: buildConnector.Callback) => meshConnect((err, socket) => (err === null ? callback(null, socket as Socket) : callback(err, null)))
