@@ -3,6 +3,7 @@
 import http from 'node:http';
 import { after, before } from 'node:test';
 import net, { type AddressInfo } from 'node:net';
+import type { Connector } from '../../src/dataplane/upstream/dispatcher.js';
 import { freePort } from './ports.js';
 import { backend, docs, gateway, route } from './resources.js';
 import { startWindrose, type Windrose } from './windrose.js';
@@ -24,7 +25,7 @@ export interface Backend {
 }
 
 /** A plain TCP connection to a backend on loopback, for a connection pool under test. */
-export function tcpConnector(port: number): (callback: (err: Error | null, socket: net.Socket | null) => void) => void {
+export function tcpConnector(port: number): Connector {
   return (callback) => {
     const socket = net.connect({ host: '127.0.0.1', port });
     socket.once('connect', () => callback(null, socket));

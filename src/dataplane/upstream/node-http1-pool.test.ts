@@ -40,14 +40,12 @@ interface Outcome {
   body: string;
   trailers: unknown;
   error: (Error & { code?: string }) | undefined;
-  /** The local port of the connection the answer came on. */
-  via: number | undefined;
 }
 
 /** Sends one request and collects what the handler is told; `hooks` may override a hook to observe it. */
 function send(pool: NodeHttp1Pool, request: Partial<UpstreamRequest> = {}, hooks: Partial<UpstreamHandler> = {}): Promise<Outcome> {
   return new Promise((resolve) => {
-    const out: Outcome = { status: 0, headers: [], body: '', trailers: undefined, error: undefined, via: undefined };
+    const out: Outcome = { status: 0, headers: [], body: '', trailers: undefined, error: undefined };
     const chunks: Buffer[] = [];
     pool.dispatch({ path: '/', method: 'GET', headers: ['host', 'backend'], ...request }, {
       onConnect: (abort) => hooks.onConnect?.(abort),
