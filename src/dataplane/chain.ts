@@ -3,6 +3,7 @@
 //! A filter that throws or rejects answers 500 for its request; it never takes the process down.
 
 import type { Filter, FilterOutcome, LocalResponse, ProxyRequest, ProxyResponseHead } from './filters/filter.js';
+import { HeaderList } from './headers.js';
 
 function failed(filter: Filter): LocalResponse {
   return { status: 500, errorCode: 'internal_error', message: `the ${filter.name} filter failed` };
@@ -20,15 +21,15 @@ export function runRequestFilters(
     try {
       outcome = filter.onRequest(req);
     } catch {
-      return failed(filter);
+      return decorateLocal(filters, i, failed(filter), req);
     }
     if (outcome instanceof Promise) {
       return outcome.then(
-        (settled) => (settled !== undefined ? settled : runRequestFilters(filters, req, i + 1)),
-        () => failed(filter),
+        (settled) => (settled !== undefined ? decorateLocal(filters, i, settled, req) : runRequestFilters(filters, req, i + 1)),
+        () => decorateLocal(filters, i, failed(filter), req),
       );
     }
-    if (outcome !== undefined) return outcome;
+    if (outcome !== undefined) return decorateLocal(filters, i, outcome, req);
   }
   return undefined;
 }
@@ -66,4 +67,22 @@ export function runBodyFilters(
 
 export function runResponseFilters(filters: readonly Filter[], res: ProxyResponseHead, req: ProxyRequest): void {
   for (let i = filters.length - 1; i >= 0; i--) filters[i].onResponse?.(res, req);
+}
+
+/**
+ * A local answer as the first `passed` of `filters`, which let its request through, see it: the
+ * response hooks of those that ask for local answers (`onLocalAnswers`) run on it, innermost
+ * first, as on a backend's answer (Envoy runs its encoder filters on local replies too). So a
+ * browser gets its CORS headers with a 401, 403 or 503 and can read the error.
+ */
+export function decorateLocal(filters: readonly Filter[], passed: number, local: LocalResponse, req: ProxyRequest): LocalResponse {
+  let hooked = false;
+  for (let i = 0; i < passed && !hooked; i++) hooked = filters[i].onLocalAnswers === true;
+  if (!hooked) return local;
+  const head: ProxyResponseHead = { status: local.status, headers: new HeaderList((local.headers ?? []).flatMap(([k, v]) => [k, v])) };
+  for (let i = passed - 1; i >= 0; i--) if (filters[i].onLocalAnswers === true) filters[i].onResponse?.(head, req);
+  const headers: [string, string][] = [];
+  const raw = head.headers.raw;
+  for (let i = 0; i < raw.length; i += 2) headers.push([raw[i], raw[i + 1]]);
+  return { ...local, headers };
 }

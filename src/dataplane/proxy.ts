@@ -7,10 +7,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import type { Cluster, PortConfig, RetryTrigger, RuleTarget, WeightedCluster } from '../config/model.js';
-import type { ErrorCode } from '../errors.js';
+import { ERRORS, type ErrorCode } from '../errors.js';
 import { recordRouted, recordUnrouted } from '../telemetry/metrics.js';
-import { runBodyFilters, runRequestFilters, runResponseFilters } from './chain.js';
-import type { Filter, FilterOutcome, ProxyRequest, ProxyResponseHead } from './filters/filter.js';
+import { decorateLocal, runBodyFilters, runRequestFilters, runResponseFilters } from './chain.js';
+import type { Filter, FilterOutcome, LocalResponse, ProxyRequest, ProxyResponseHead } from './filters/filter.js';
 import { http1HeadProblem, readRawResponseHeaders, readRequestHeaders, setForwardingHeaders, type DownstreamHeaders } from './request-headers.js';
 import { sendError, sendLocal } from './respond.js';
 import type { PickContext } from './upstream/balancer/balancer.js';
@@ -50,6 +50,21 @@ export interface PortState {
 
 const MIRROR_BUFFER_LIMIT = 1024 * 1024;
 const CLOSE: readonly (readonly [string, string])[] = [['connection', 'close']];
+
+/** An error of the catalogue as a local answer. */
+function errorAnswer(code: ErrorCode, message: string, headers?: readonly (readonly [string, string])[]): LocalResponse {
+  return { status: ERRORS[code].status, errorCode: code, message, headers };
+}
+
+/**
+ * A local answer given after every filter of the rule, and of its backend when `index` names one,
+ * let the request pass: each of them sees it as it would see the backend's (src/dataplane/chain.ts).
+ */
+function decoratedByRule(target: RuleTarget, index: number, preq: ProxyRequest, local: LocalResponse): LocalResponse {
+  const backend = index >= 0 ? target.backends[index] : undefined;
+  const inner = backend === undefined ? local : decorateLocal(backend.filters, backend.filters.length, local, preq);
+  return decorateLocal(target.filters, target.filters.length, inner, preq);
+}
 
 /** A mirror's answer is read and dropped; its failures are nobody's business but the mirror's. */
 const DISCARD: UpstreamHandler = {
@@ -179,17 +194,17 @@ export class RequestHandler {
   ): void {
     if (outcome !== undefined) return this.finish(target, -1, sendLocal(res, outcome, preq.requestId), started);
     const index = chooseBackend(target);
-    if (index < 0) return this.finish(target, -1, sendError(res, 'backend_not_resolved', 'the route has no backend', preq.requestId), started);
+    if (index < 0) return this.answer(res, target, -1, preq, errorAnswer('backend_not_resolved', 'the route has no backend'), started);
     const backend = target.backends[index];
     if (backend.filters.length > 0) {
       const more = runRequestFilters(backend.filters, preq);
       if (more instanceof Promise) {
         void more.then((settled) => settled !== undefined
-          ? this.finish(target, index, sendLocal(res, settled, preq.requestId), started)
+          ? this.answer(res, target, -1, preq, settled, started, index)
           : this.forward(req, res, state, target, index, backend, preq, down, started));
         return;
       }
-      if (more !== undefined) return this.finish(target, index, sendLocal(res, more, preq.requestId), started);
+      if (more !== undefined) return this.answer(res, target, -1, preq, more, started, index);
     }
     this.forward(req, res, state, target, index, backend, preq, down, started);
   }
@@ -198,17 +213,16 @@ export class RequestHandler {
     req: DownstreamRequest, res: DownstreamResponse, state: PortState, target: RuleTarget, index: number,
     backend: WeightedCluster, preq: ProxyRequest, down: DownstreamHeaders, started: number,
   ): void {
-    const requestId = preq.requestId;
     const cluster = backend.cluster;
     if (cluster === undefined) {
-      return this.finish(target, index, sendError(res, 'backend_not_resolved', 'the backend of this route could not be resolved', requestId), started);
+      return this.answer(res, target, index, preq, errorAnswer('backend_not_resolved', 'the backend of this route could not be resolved'), started);
     }
     const limits = state.config.limits;
     let body: Readable | null = null;
     if (hasBody(req, down)) {
       const declared = 'stream' in req ? undefined : down.contentLength;
       if (declared !== undefined && Number(declared) > limits.maxBodyBytes) {
-        return this.finish(target, index, sendError(res, 'payload_too_large', `the request body exceeds ${limits.maxBodyBytes} bytes`, requestId, CLOSE), started);
+        return this.answer(res, target, index, preq, errorAnswer('payload_too_large', `the request body exceeds ${limits.maxBodyBytes} bytes`, CLOSE), started);
       }
       body = declared !== undefined ? req : req.pipe(limitBody(limits.maxBodyBytes));
     }
@@ -224,13 +238,13 @@ export class RequestHandler {
           prefix.rest?.destroy();
           // Unread body bytes would be taken for the next request on this connection.
           const local = prefix.rest === undefined ? outcome : { ...outcome, headers: [...(outcome.headers ?? []), ...CLOSE] };
-          this.finish(target, index, sendLocal(res, local, requestId), started);
+          this.answer(res, target, index, preq, local, started);
         };
         const outcome = runBodyFilters(readers, preq, head);
         if (outcome instanceof Promise) void outcome.then(decide);
         else decide(outcome);
       },
-      (err: Error) => this.bodyFailed(res, target, index, requestId, err, started),
+      (err: Error) => this.bodyFailed(res, target, index, preq, err, started),
     );
   }
 
@@ -250,14 +264,23 @@ export class RequestHandler {
     // A body that may have to be sent again is kept, up to the policy's bound; a larger one streams and is sent once.
     keepForReplay(body, retry.maxBodyBytes).then(
       (kept) => this.dispatch(req, res, target, index, preq, runtime, kept, started),
-      (err: Error) => this.bodyFailed(res, target, index, preq.requestId, err, started),
+      (err: Error) => this.bodyFailed(res, target, index, preq, err, started),
     );
   }
 
   /** A body that could not be read: too large for the listener, or its client went away. */
-  private bodyFailed(res: DownstreamResponse, target: RuleTarget, index: number, requestId: string, err: Error, started: number): void {
+  private bodyFailed(res: DownstreamResponse, target: RuleTarget, index: number, preq: ProxyRequest, err: Error, started: number): void {
     const e = classifyUpstreamError(err);
-    this.finish(target, index, sendError(res, e.code, e.message, requestId, e.code === 'payload_too_large' ? CLOSE : undefined), started);
+    this.answer(res, target, index, preq, errorAnswer(e.code, e.message, e.code === 'payload_too_large' ? CLOSE : undefined), started);
+  }
+
+  /**
+   * Answers locally once the rule's filters (and its backend's, when `index` names one) let the
+   * request pass; `counted` is the backend the metrics count it against when that differs (an
+   * answer of the backend's own filters, which ran only part way and decorated it themselves).
+   */
+  private answer(res: DownstreamResponse, target: RuleTarget, index: number, preq: ProxyRequest, local: LocalResponse, started: number, counted = index): void {
+    this.finish(target, counted, sendLocal(res, decoratedByRule(target, index, preq, local), preq.requestId), started);
   }
 
   private dispatch(
@@ -267,7 +290,7 @@ export class RequestHandler {
     const overflow = runtime.breaker.admit();
     if (overflow !== undefined) {
       runtime.series.overflow[overflow].inc();
-      return this.finish(target, index, sendError(res, 'overloaded', `the backend is at its ${overflow} limit`, preq.requestId), started);
+      return this.answer(res, target, index, preq, errorAnswer('overloaded', `the backend is at its ${overflow} limit`), started);
     }
     const mirrors = preq.mirrors;
     if (mirrors !== undefined) body = this.mirror(mirrors, preq, body);
@@ -737,6 +760,7 @@ class ProxiedExchange implements PickContext {
       this.settle(this.status || 502);
       return;
     }
-    this.settle(sendError(this.res, e.code, e.message, this.preq.requestId, e.code === 'payload_too_large' ? CLOSE : undefined));
+    const local = errorAnswer(e.code, e.message, e.code === 'payload_too_large' ? CLOSE : undefined);
+    this.settle(sendLocal(this.res, decoratedByRule(this.target, this.index, this.preq, local), this.preq.requestId));
   }
 }

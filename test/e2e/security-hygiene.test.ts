@@ -22,14 +22,18 @@ describe('request hygiene and credential-free security policies', () => {
 
   before(async () => {
     [pub, admin] = await Promise.all([startBackend('public'), startBackend('admin')]);
+    // Nothing listens on `down`: the backend of /cors-down refuses every connection.
+    const down = await freePort();
     port = await freePort();
     base = `http://127.0.0.1:${port}`;
     gw = await startWindrose({
-      'gateway.yaml': baseConfig(port, { public: pub.port, admin: admin.port }),
+      'gateway.yaml': baseConfig(port, { public: pub.port, admin: admin.port, down }),
       'routes.yaml': docs(
         route('public', { path: '/public' }),
         route('admin', { path: '/admin' }),
         route('cors', { backends: ['public'], path: '/cors' }),
+        route('cors-denied', { backends: ['public'], path: '/cors-denied' }),
+        route('cors-down', { backends: ['down'], path: '/cors-down' }),
         route('loopback-only', { backends: ['public'], path: '/loopback-only' }),
         route('private-net', { backends: ['public'], path: '/private-net' }),
         route('blocked', { backends: ['public'], path: '/blocked' }),
@@ -44,6 +48,11 @@ describe('request hygiene and credential-free security policies', () => {
         securityPolicy('cors', {
           cors: { allowOrigins: ['https://shop.example', 'https://*.partner.example'], allowMethods: ['GET', 'POST'], allowHeaders: ['content-type', 'x-token'], exposeHeaders: ['x-backend'], maxAge: '10m' },
         }),
+        securityPolicy('cors-denied', {
+          cors: { allowOrigins: ['https://shop.example'] },
+          authorization: { defaultAction: 'Allow', rules: [{ action: 'Deny', principal: { clientCIDRs: ['127.0.0.1/32'] } }] },
+        }),
+        securityPolicy('cors-down', { cors: { allowOrigins: ['https://shop.example'] } }),
         securityPolicy('loopback-only', { authorization: { rules: [{ action: 'Allow', principal: { clientCIDRs: ['127.0.0.0/8', '::1'] } }] } }),
         securityPolicy('private-net', { authorization: { rules: [{ action: 'Allow', principal: { clientCIDRs: ['10.0.0.0/8', '192.168.0.0/16'] } }] } }),
         securityPolicy('blocked', { authorization: { defaultAction: 'Allow', rules: [{ name: 'deny-loopback', action: 'Deny', principal: { clientCIDRs: ['127.0.0.1/32'] } }] } }),
@@ -156,6 +165,22 @@ describe('request hygiene and credential-free security policies', () => {
     assert.equal(foreign.headers['access-control-allow-origin'], undefined);
   });
 
+  test('errors windrose answers itself carry the CORS headers too, so the page can read them', async () => {
+    for (const [path, status, code] of [['/cors-denied/x', 403, 'access_denied'], ['/cors-down/x', 503, 'upstream_connect_failed']] as const) {
+      const res = await request(`${base}${path}`, { headers: { origin: 'https://shop.example' } });
+      const body = (await res.body.json()) as { error: { code: string } };
+      assert.equal(res.statusCode, status, path);
+      assert.equal(body.error.code, code, path);
+      assert.equal(res.headers['access-control-allow-origin'], 'https://shop.example', path);
+      assert.equal(res.headers.vary, 'Origin', path);
+      assert.equal(res.headers['content-type'], 'application/json', path);
+      const foreign = await request(`${base}${path}`, { headers: { origin: 'https://evil.example' } });
+      await foreign.body.dump();
+      assert.equal(foreign.statusCode, status, path);
+      assert.equal(foreign.headers['access-control-allow-origin'], undefined, path);
+    }
+  });
+
   test('the Gateway API CORS filter on a rule: credentialed, so "*" methods are named; maxAge 5 s by default', async () => {
     const before = pub.received.length;
     const pre = await request(`${base}/gw-cors/x`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'PUT' } });
@@ -192,7 +217,7 @@ describe('request hygiene and credential-free security policies', () => {
     const res = await request(`${gw.admin}/status`);
     const status = await res.body.json() as { resources: { kind: string; name: string; ancestors?: { conditions: { type: string; status: string }[] }[] }[] };
     const policies = status.resources.filter((r) => r.kind === 'SecurityPolicy');
-    assert.deepEqual(policies.map((p) => p.name).sort(), ['admin-lockdown', 'blocked', 'cors', 'loopback-only', 'private-net']);
+    assert.deepEqual(policies.map((p) => p.name).sort(), ['admin-lockdown', 'blocked', 'cors', 'cors-denied', 'cors-down', 'loopback-only', 'private-net']);
     for (const p of policies) assert.deepEqual(p.ancestors?.map((a) => a.conditions.map((c) => `${c.type}=${c.status}`)), [['Accepted=True']], p.name);
   });
 });

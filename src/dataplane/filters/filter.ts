@@ -82,4 +82,10 @@ export interface Filter {
   onRequest?(req: ProxyRequest): FilterOutcome | Promise<FilterOutcome>;
   readonly requestBody?: RequestBodyHook;
   onResponse?(res: ProxyResponseHead, req: ProxyRequest): void;
+  /**
+   * Whether onResponse also sees the answers windrose gives itself (denials of later filters,
+   * upstream errors) once this filter let the request pass: CORS must, or a browser cannot read
+   * the error; a ResponseHeaderModifier, by its documented contract, only touches the backend's.
+   */
+  readonly onLocalAnswers?: boolean;
 }

@@ -37,6 +37,7 @@ export function corsFilter(spec: CORSSpec): Filter {
 
   return {
     name: 'CORS',
+    onLocalAnswers: true,
     onRequest(req) {
       if (req.method !== 'OPTIONS') return undefined;
       const origin = req.headers.get('origin');
