@@ -9,6 +9,7 @@ import { checkDocument } from './schema/document.js';
 import type { Path, Problem } from './schema/issues.js';
 import { KINDS } from './schema/kinds.js';
 import { unknownFieldMessage } from './schema/suggest.js';
+import { isMapping } from '../mapping.js';
 
 export interface LoadResult {
   resources: Resource[];
@@ -96,8 +97,6 @@ export function formatPath(path: Path): string {
   };
   return path.map(segment).join('');
 }
-
-const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Kubernetes treats a null field as an absent one (`creationTimestamp: null` in generated manifests). */
 function dropNulls(v: unknown): unknown {

@@ -7,15 +7,13 @@
 
 import { isIP } from 'node:net';
 import type { ProxyDescriptor } from './protocol.js';
+import { isMapping } from '../mapping.js';
 
 /** A Service name (RFC 1035 label), as Kubernetes requires it. */
 const SERVICE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const MAX_SERVICES = 64;
 const MAX_LABELS = 64;
-
-type Mapping = Record<string, unknown>;
-export const isMapping = (v: unknown): v is Mapping => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Why a descriptor is not acceptable, and which of its fields (none: the whole value) is at fault. */
 export interface DescriptorProblem {

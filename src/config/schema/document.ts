@@ -5,6 +5,7 @@ import { fallbackError, type Problem, problemsFrom } from './issues.js';
 import { isKnownKind, KIND_NAMES, KINDS, type SpecOf } from './kinds.js';
 import { compact, show } from './primitives.js';
 import { suggest } from './suggest.js';
+import { isMapping } from '../../mapping.js';
 
 export type ResourceData = {
   [K in ResourceKind]: { readonly apiVersion: string; readonly kind: K; readonly metadata: ObjectMeta; readonly spec: SpecOf<K> };
@@ -14,8 +15,6 @@ export type Outcome =
   | { readonly status: 'ok'; readonly label: string; readonly data: ResourceData; readonly warnings: readonly Problem[] }
   | { readonly status: 'invalid'; readonly label: string; readonly problems: readonly Problem[] }
   | { readonly status: 'skipped'; readonly warning: Problem };
-
-const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '');
 

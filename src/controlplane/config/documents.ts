@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import type { ConfigDocument } from '../../mesh/protocol.js';
+import { isMapping } from '../../mapping.js';
 
 export interface ObjectRef {
   readonly group?: string;
@@ -46,8 +47,6 @@ export interface MeshDocument {
   readonly objects: readonly ObjectInfo[];
 }
 
-type Mapping = Record<string, unknown>;
-const isMapping = (v: unknown): v is Mapping => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 function stringMap(v: unknown): Record<string, string> {

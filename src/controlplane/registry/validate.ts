@@ -1,7 +1,8 @@
 //! Registry entries as registry.json keeps them: a proxy's descriptor (src/mesh/descriptor.ts)
 //! under the identity its certificate proved.
 
-import { describeProblem, isDescriptorProblem, isMapping, parseDescriptor } from '../../mesh/descriptor.js';
+import { isMapping } from '../../mapping.js';
+import { describeProblem, isDescriptorProblem, parseDescriptor } from '../../mesh/descriptor.js';
 import type { ProxyDescriptor } from '../../mesh/protocol.js';
 import type { Workload } from './workloads.js';
 
