@@ -280,3 +280,31 @@ test('a failed connect fails only its own request; the requests waiting behind i
   assert.deepEqual(outcomes.map((o) => o.error?.code ?? o.body), ['ECONNREFUSED', 'ok', 'ok']);
   assert.equal(attempts, 2);
 });
+
+test('a request aborted while it waits for a connection leaves the queue at once', async () => {
+  const held: ServerResponse[] = [];
+  let heldAll: () => void = () => undefined;
+  const allHeld = new Promise<void>((resolve) => (heldAll = resolve));
+  // The first four requests are held, one on each of the pool's connections; later ones are answered.
+  const { port } = await backend((_req, res) => {
+    if (held.length === 4) res.end('ok');
+    else if (held.push(res) === 4) heldAll();
+  });
+  const pool = poolTo(port);
+  const first = Array.from({ length: 4 }, () => send(pool));
+  await allHeld;
+  // Held requests keep the pool from closing: a failed assertion must not leave them held.
+  const releaseHeld = () => held.forEach((res) => res.writableEnded || res.end('ok'));
+  cleanups.push(releaseHeld);
+  const aborts: ((err?: Error) => void)[] = [];
+  const abandoned = Array.from({ length: 20 }, () => send(pool, {}, { onConnect: (abort) => void aborts.push(abort) }));
+  assert.equal(pool.queued, 20);
+  for (const abort of aborts) abort();
+  const errors = await Promise.all(abandoned);
+  assert.deepEqual(errors.map((o) => o.error?.code), Array(20).fill('UND_ERR_ABORTED'));
+  assert.equal(pool.queued, 0, 'no abandoned request is still waiting');
+  const last = send(pool);
+  assert.equal(pool.queued, 1);
+  releaseHeld();
+  assert.deepEqual((await Promise.all([...first, last])).map((o) => o.body), Array(5).fill('ok'));
+});

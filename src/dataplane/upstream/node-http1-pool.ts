@@ -67,6 +67,21 @@ class ConnectionLender {
     else this.waiting.push(req);
   }
 
+  /**
+   * Takes back a waiting request that ended before it got a connection. Node's ClientRequest says
+   * nothing when it is destroyed without one, so without this a backend that holds its connections
+   * would keep every abandoned request queued for as long as it holds them.
+   */
+  withdraw(req: ClientRequest): void {
+    const at = this.waiting.indexOf(req);
+    if (at >= 0) this.waiting.splice(at, 1);
+  }
+
+  /** Requests waiting for a connection. */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
   /** Reads the backend's Keep-Alive hint from the first answer on a connection; a backend keeps it for the connection's life. */
   learnIdleLimit(socket: Socket, rawHeaders: readonly string[]): void {
     if (this.idleLimits.has(socket)) return;
@@ -166,6 +181,7 @@ function handOver(req: ClientRequest, socket: Socket | null, err?: Error): void 
 /** One request through the pool, reported to its handler exactly once as completed or failed. */
 class Exchange {
   private req: ClientRequest | undefined;
+  private lender: ConnectionLender | undefined;
   private res: IncomingMessage | undefined;
   private timer: NodeJS.Timeout | undefined;
   private ended = false;
@@ -178,6 +194,7 @@ class Exchange {
     // ClientRequest uses no more of an agent than ConnectionLender has.
     const req = http.request({ agent: lender as unknown as http.Agent, method: request.method, path: request.path, headers: request.headers as string[], setHost: false });
     this.req = req;
+    this.lender = lender;
     if (headersTimeoutMs > 0) {
       this.timer = setTimeout(() => this.fail(coded('the backend sent no response head in time', 'UND_ERR_HEADERS_TIMEOUT')), headersTimeoutMs);
     }
@@ -196,7 +213,9 @@ class Exchange {
   private readonly fail = (err: Error): void => {
     if (this.ended) return;
     this.finish();
-    this.req?.destroy();
+    const req = this.req;
+    if (req !== undefined && req.socket === null) this.lender?.withdraw(req);
+    req?.destroy();
     this.handler.onError(err);
   };
 
@@ -258,6 +277,11 @@ export class NodeHttp1Pool implements UpstreamDispatcher {
     this.inFlight++;
     new Exchange(this, handler).start(this.lender, request, request.headersTimeout ?? this.options.headersTimeoutMs);
     return true;
+  }
+
+  /** Requests waiting for one of the pool's connections. */
+  get queued(): number {
+    return this.lender.queued;
   }
 
   /** @internal An exchange has ended. */
