@@ -181,25 +181,23 @@ function handOver(req: ClientRequest, socket: Socket | null, err?: Error): void 
 /** One request through the pool, reported to its handler exactly once as completed or failed. */
 class Exchange {
   private req: ClientRequest | undefined;
-  private lender: ConnectionLender | undefined;
   private res: IncomingMessage | undefined;
   private timer: NodeJS.Timeout | undefined;
   private ended = false;
 
-  constructor(private readonly pool: NodeHttp1Pool, private readonly handler: UpstreamHandler) {}
+  constructor(private readonly pool: NodeHttp1Pool, private readonly lender: ConnectionLender, private readonly handler: UpstreamHandler) {}
 
-  start(lender: ConnectionLender, request: UpstreamRequest, headersTimeoutMs: number): void {
+  start(request: UpstreamRequest, headersTimeoutMs: number): void {
     this.handler.onConnect(this.abort);
     if (this.ended) return;
     // ClientRequest uses no more of an agent than ConnectionLender has.
-    const req = http.request({ agent: lender as unknown as http.Agent, method: request.method, path: request.path, headers: request.headers as string[], setHost: false });
+    const req = http.request({ agent: this.lender as unknown as http.Agent, method: request.method, path: request.path, headers: request.headers as string[], setHost: false });
     this.req = req;
-    this.lender = lender;
     if (headersTimeoutMs > 0) {
       this.timer = setTimeout(() => this.fail(coded('the backend sent no response head in time', 'UND_ERR_HEADERS_TIMEOUT')), headersTimeoutMs);
     }
     req.on('error', this.fail);
-    req.on('response', (res) => this.onResponse(lender, res, request.bodyTimeout ?? 0));
+    req.on('response', (res) => this.onResponse(res, request.bodyTimeout ?? 0));
     const body = request.body;
     if (body === undefined || body === null) req.end();
     else if (Buffer.isBuffer(body)) req.end(body);
@@ -214,7 +212,7 @@ class Exchange {
     if (this.ended) return;
     this.finish();
     const req = this.req;
-    if (req !== undefined && req.socket === null) this.lender?.withdraw(req);
+    if (req !== undefined && req.socket === null) this.lender.withdraw(req);
     req?.destroy();
     this.handler.onError(err);
   };
@@ -225,11 +223,11 @@ class Exchange {
     this.pool.settled();
   }
 
-  private onResponse(lender: ConnectionLender, res: IncomingMessage, bodyTimeoutMs: number): void {
+  private onResponse(res: IncomingMessage, bodyTimeoutMs: number): void {
     if (this.ended) return;
     this.res = res;
     if (this.timer !== undefined) clearTimeout(this.timer);
-    lender.learnIdleLimit(res.socket, res.rawHeaders);
+    this.lender.learnIdleLimit(res.socket, res.rawHeaders);
     const armBody = bodyTimeoutMs > 0
       ? () => {
         if (this.timer !== undefined) clearTimeout(this.timer);
@@ -275,7 +273,7 @@ export class NodeHttp1Pool implements UpstreamDispatcher {
       return false;
     }
     this.inFlight++;
-    new Exchange(this, handler).start(this.lender, request, request.headersTimeout ?? this.options.headersTimeoutMs);
+    new Exchange(this, this.lender, handler).start(request, request.headersTimeout ?? this.options.headersTimeoutMs);
     return true;
   }
 
