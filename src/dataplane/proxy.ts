@@ -57,11 +57,10 @@ function errorAnswer(code: ErrorCode, message: string, headers?: readonly (reado
 }
 
 /**
- * A local answer given after every filter of the rule, and of its backend when `index` names one,
- * let the request pass: each of them sees it as it would see the backend's (src/dataplane/chain.ts).
+ * A local answer given after every filter of the rule, and of `backend` when given, let the request
+ * pass: each of them sees it as it would see the backend's (src/dataplane/chain.ts).
  */
-function decoratedByRule(target: RuleTarget, index: number, preq: ProxyRequest, local: LocalResponse): LocalResponse {
-  const backend = index >= 0 ? target.backends[index] : undefined;
+function decoratedByRule(target: RuleTarget, backend: WeightedCluster | undefined, preq: ProxyRequest, local: LocalResponse): LocalResponse {
   const inner = backend === undefined ? local : decorateLocal(backend.filters, backend.filters.length, local, preq);
   return decorateLocal(target.filters, target.filters.length, inner, preq);
 }
@@ -200,11 +199,11 @@ export class RequestHandler {
       const more = runRequestFilters(backend.filters, preq);
       if (more instanceof Promise) {
         void more.then((settled) => settled !== undefined
-          ? this.answer(res, target, -1, preq, settled, started, index)
+          ? this.answer(res, target, index, preq, settled, started, false)
           : this.forward(req, res, state, target, index, backend, preq, down, started));
         return;
       }
-      if (more !== undefined) return this.answer(res, target, -1, preq, more, started, index);
+      if (more !== undefined) return this.answer(res, target, index, preq, more, started, false);
     }
     this.forward(req, res, state, target, index, backend, preq, down, started);
   }
@@ -275,12 +274,15 @@ export class RequestHandler {
   }
 
   /**
-   * Answers locally once the rule's filters (and its backend's, when `index` names one) let the
-   * request pass; `counted` is the backend the metrics count it against when that differs (an
-   * answer of the backend's own filters, which ran only part way and decorated it themselves).
+   * Answers locally once the rule's filters let the request pass, and the chosen backend's (`index`,
+   * -1 for none) too unless `backendFiltersPassed` is false: an answer of one of those, which
+   * runRequestFilters already showed to the backend filters before it.
    */
-  private answer(res: DownstreamResponse, target: RuleTarget, index: number, preq: ProxyRequest, local: LocalResponse, started: number, counted = index): void {
-    this.finish(target, counted, sendLocal(res, decoratedByRule(target, index, preq, local), preq.requestId), started);
+  private answer(
+    res: DownstreamResponse, target: RuleTarget, index: number, preq: ProxyRequest, local: LocalResponse, started: number, backendFiltersPassed = true,
+  ): void {
+    const backend = backendFiltersPassed && index >= 0 ? target.backends[index] : undefined;
+    this.finish(target, index, sendLocal(res, decoratedByRule(target, backend, preq, local), preq.requestId), started);
   }
 
   private dispatch(
@@ -761,6 +763,6 @@ class ProxiedExchange implements PickContext {
       return;
     }
     const local = errorAnswer(e.code, e.message, e.code === 'payload_too_large' ? CLOSE : undefined);
-    this.settle(sendLocal(this.res, decoratedByRule(this.target, this.index, this.preq, local), this.preq.requestId));
+    this.settle(sendLocal(this.res, decoratedByRule(this.target, this.target.backends[this.index], this.preq, local), this.preq.requestId));
   }
 }
